@@ -112,9 +112,7 @@ def last_user_message(messages: list) -> str:
 
 
 def prompt_text(messages: list) -> str:
-    return "\n".join(
-        content_text(m.get("content")) for m in messages if isinstance(m, dict)
-    )
+    return "\n".join(content_text(m.get("content")) for m in messages if isinstance(m, dict))
 
 
 def steps_taken(messages: list) -> int:
@@ -354,9 +352,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing
 
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):
         if not getattr(self.server, "quiet", False):
-            sys.stderr.write("fake-openai %s - %s\n" % (self.address_string(), format % args))
+            sys.stderr.write(f"fake-openai {self.address_string()} - {format % args}\n")
 
     def read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

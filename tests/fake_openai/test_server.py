@@ -333,9 +333,7 @@ def test_stream_with_include_usage_ends_with_a_usage_chunk(client):
 
 def test_stream_of_structured_output_joins_to_json(client):
     response = chat(client, stream=True, response_format={"type": "json_object"})
-    text = "".join(
-        e["choices"][0]["delta"].get("content") or "" for e in sse_events(response)[:-1] if e["choices"]
-    )
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in sse_events(response)[:-1] if e["choices"])
     assert json.loads(text)["next_action"] == "finish"
 
 
@@ -351,7 +349,13 @@ def test_split_content_joins_back_exactly():
 
 @pytest.mark.parametrize(
     "status, kind",
-    [(400, "invalid_request_error"), (401, "invalid_request_error"), (429, "requests"), (500, "server_error"), (503, "server_error")],
+    [
+        (400, "invalid_request_error"),
+        (401, "invalid_request_error"),
+        (429, "requests"),
+        (500, "server_error"),
+        (503, "server_error"),
+    ],
 )
 @pytest.mark.parametrize("stream", [False, True])
 def test_fake_error_models_answer_that_status(client, status, kind, stream):
