@@ -1,0 +1,46 @@
+"""Test set-up: the package from app/src, and a fake LiteLLM proxy behind httpx.MockTransport."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reasoning_api_fakes import VIRTUAL_KEY, FakeProxy
+
+from reasoning_api.config import Settings
+from reasoning_api.main import create_app
+
+
+@pytest.fixture
+def proxy() -> FakeProxy:
+    return FakeProxy()
+
+
+@pytest.fixture
+def make_client(proxy):
+    """make_client(**settings) -> TestClient of an app whose LLM proxy is ``proxy``."""
+    clients = []
+
+    def make(raise_server_exceptions: bool = True, **overrides) -> TestClient:
+        values = {"llm_api_key": VIRTUAL_KEY, "llm_base_url": "http://litellm:4000", **overrides}
+        app = create_app(Settings(**values), transport=httpx.MockTransport(proxy))
+        client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
