@@ -1,0 +1,122 @@
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0
+"""Controller-side writer of ansible-vault encrypted vars files (documented in library/vault_vars_file.py)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import yaml
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted, match_encrypt_secret
+from ansible.plugins.action import ActionBase
+
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "content": {"type": "dict", "required": True, "no_log": True},
+    "vault_id": {"type": "str", "required": True},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        path, vault_id = args["path"], args["vault_id"]
+        # Round-trip through YAML so the comparison sees plain data, whatever types the templating produced.
+        desired = yaml.safe_load(yaml.safe_dump(_plain(args["content"]))) or {}
+        vault = VaultLib(self._loader._vault.secrets)  # the identities this run was started with
+
+        current = self._read(vault, path)
+        changed = current != desired
+        result.update(changed=changed, path=path, variables=sorted(desired))
+        if self._task.diff and changed:
+            # Names only: which variables appear, disappear or change; never a value.
+            result["diff"] = {
+                "before_header": path, "after_header": path,
+                "before": _names_with_state(current, desired, "before"),
+                "after": _names_with_state(current, desired, "after"),
+            }
+        if changed and not self._task.check_mode:
+            self._write(vault, vault_id, path, desired)
+        return result
+
+    def _read(self, vault, path):
+        if not os.path.exists(path):
+            return None
+        with open(path, "rb") as f:
+            data = f.read()
+        if not is_encrypted(data):
+            raise AnsibleError(f"{path} exists but is not vault-encrypted: encrypt it with ansible-vault or move it away.")
+        try:
+            plaintext = vault.decrypt(data, filename=path)
+        except AnsibleVaultError as e:
+            raise AnsibleError(
+                f"Cannot decrypt {path}: {to_text(e)}. Run with the vault identity that encrypted it "
+                "(e.g. --vault-id prod@prompt) or restore the file."
+            ) from e
+        return yaml.safe_load(plaintext) or {}
+
+    def _write(self, vault, vault_id, path, content):
+        try:
+            _, secret = match_encrypt_secret(vault.secrets, encrypt_vault_id=vault_id)
+        except AnsibleError as e:
+            raise AnsibleError(
+                f"No vault password for identity '{vault_id}' to encrypt {path}: "
+                f"run with --vault-id {vault_id}@prompt (or a password file)."
+            ) from e
+        header = "# Managed by llm-gateway-ansible: ansible-vault encrypted, do not edit by hand.\n"
+        plaintext = header + yaml.safe_dump(content, default_flow_style=False, sort_keys=True)
+        ciphertext = vault.encrypt(to_bytes(plaintext), secret=secret, vault_id=vault_id)
+        directory = os.path.dirname(path) or "."
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        # Same directory, then rename: readers never see a half-written file.
+        fd, tmp_path = tempfile.mkstemp(prefix=".vault-", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(ciphertext)
+            os.chmod(tmp_path, 0o600)
+            os.replace(tmp_path, path)
+        except BaseException:
+            os.unlink(tmp_path)
+            raise
+
+
+def _plain(value):
+    """Templated values may carry Ansible's tagged str/dict subclasses: make them plain for yaml.safe_dump."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _flatten(data, prefix=""):
+    """{'a': {'b': 1}} -> {'a.b': 1}: the diff names every leaf."""
+    flat = {}
+    for key, value in (data or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _names_with_state(current, desired, side):
+    before, after = _flatten(current), _flatten(desired)
+    if side == "before":
+        return "".join(f"{n}: (hidden)\n" for n in sorted(before))
+    lines = []
+    for n in sorted(after):
+        state = "new" if n not in before else "changed" if before[n] != after[n] else "unchanged"
+        lines.append(f"{n}: (hidden, {state})\n")
+    return "".join(lines)

@@ -1,0 +1,65 @@
+#!/usr/bin/python
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0
+# The work is done on the controller by action_plugins/vault_vars_file.py; this file carries its documentation.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: vault_vars_file
+short_description: Write variables into an ansible-vault encrypted vars file on the controller, idempotently
+description:
+  - Runs on the controller (action plugin). Decrypts O(path) with the vault identities the run was started with,
+    compares its variables with O(content), and only when they differ encrypts O(content) with the identity
+    O(vault_id) and replaces the file atomically (temporary file in the same directory, then rename), mode 0600.
+  - Re-encrypting identical content would change the file at every run; comparing plaintext keeps it byte-identical.
+  - In check mode nothing is written. In diff mode the names of new and changed variables are shown, never a value.
+options:
+  path:
+    description: Vars file on the controller, e.g. C(inventories/dev/group_vars/llm_gateway/secrets.vault.yml).
+    type: path
+    required: true
+  content:
+    description: The variables the file must hold, exactly.
+    type: dict
+    required: true
+  vault_id:
+    description: Label of the vault identity to encrypt with (C(dev), C(prod), ...); its password must be loaded.
+    type: str
+    required: true
+notes:
+  - Fails with a message that says what to do when the file exists but is not encrypted, cannot be decrypted with
+    the loaded identities, or no password of O(vault_id) is loaded.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - llm-gateway-ansible contributors
+"""
+
+EXAMPLES = r"""
+- name: Keep the stack's secrets in the inventory's vault
+  vault_vars_file:
+    path: "{{ inventory_dir }}/group_vars/llm_gateway/secrets.vault.yml"
+    vault_id: prod
+    content:
+      llm_gateway_secrets: "{{ secrets }}"
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: The vars file.
+  returned: always
+  type: str
+variables:
+  description: Names of the top-level variables the file holds.
+  returned: always
+  type: list
+  elements: str
+"""
