@@ -1,0 +1,85 @@
+"""End-to-end checks of a deployed stack: run by molecule's verifier, or by hand against any deployment.
+
+Settings come from the environment (defaults fit the dev inventory on this host):
+  LLM_GATEWAY_VAULT_DIR   folder of the inventory's *.vault.yml files (decrypted with ANSIBLE_VAULT_IDENTITY_LIST)
+  PHOENIX_URL, LITELLM_URL, REASONING_API_URL   published URLs
+  FAKE_OPENAI_URL         the test upstream's URL; its checks need it (the test stack always sets it)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+CONTAINERS = {
+    "phoenix_db": os.environ.get("PHOENIX_POSTGRES_CONTAINER", "phoenix-postgres"),
+    "litellm_db": os.environ.get("LITELLM_POSTGRES_CONTAINER", "litellm-postgres"),
+    "phoenix": os.environ.get("PHOENIX_CONTAINER", "phoenix"),
+    "litellm": os.environ.get("LITELLM_CONTAINER", "litellm-proxy"),
+    "app": os.environ.get("REASONING_API_CONTAINER", "reasoning-api"),
+}
+
+
+def _vault_vars() -> dict:
+    folder = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/group_vars/llm_gateway"))
+    merged: dict = {}
+    for path in sorted(folder.glob("*.vault.yml")):
+        plaintext = subprocess.run(
+            ["ansible-vault", "view", str(path)], check=True, capture_output=True, text=True
+        ).stdout
+        merged.update(yaml.safe_load(plaintext) or {})
+    return merged
+
+
+@pytest.fixture(scope="session")
+def vault_vars() -> dict:
+    data = _vault_vars()
+    assert "llm_gateway_secrets" in data, "no llm_gateway_secrets in the inventory's vault files"
+    return data
+
+
+@pytest.fixture(scope="session")
+def secrets(vault_vars) -> dict:
+    return vault_vars["llm_gateway_secrets"]
+
+
+@pytest.fixture(scope="session")
+def urls() -> dict:
+    return {
+        "phoenix": os.environ.get("PHOENIX_URL", "http://127.0.0.1:6006"),
+        "litellm": os.environ.get("LITELLM_URL", "http://127.0.0.1:4000"),
+        "app": os.environ.get("REASONING_API_URL", "http://127.0.0.1:8000"),
+    }
+
+
+@pytest.fixture(scope="session")
+def fake_openai_url() -> str:
+    url = os.environ.get("FAKE_OPENAI_URL")
+    if not url:
+        pytest.fail("FAKE_OPENAI_URL is not set: these checks need the test stack's fake upstream")
+    return url
+
+
+@pytest.fixture(scope="session")
+def http() -> httpx.Client:
+    with httpx.Client(timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def inspect(host):
+    """docker inspect of a stack container by role name (phoenix_db, litellm_db, phoenix, litellm, app)."""
+
+    def _inspect(role: str) -> dict:
+        return host.docker(CONTAINERS[role]).inspect()
+
+    return _inspect
+
+
+def container_env(info: dict) -> dict:
+    return dict(item.split("=", 1) for item in info["Config"]["Env"])

@@ -1,0 +1,112 @@
+"""The stack runs for real: containers healthy, ports, volumes, readiness, a completion reaching the upstream, traces."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from conftest import CONTAINERS, container_env
+
+EXPECTED_PORTS = {
+    "phoenix_db": {"5432/tcp": os.environ.get("PHOENIX_POSTGRES_PORT", "5432")},
+    "litellm_db": {"5432/tcp": os.environ.get("LITELLM_POSTGRES_PORT", "5433")},
+    "phoenix": {"6006/tcp": "6006", "4317/tcp": "4317"},
+    "litellm": {"4000/tcp": "4000"},
+    "app": {"8000/tcp": "8000"},
+}
+BIND_ADDRESS = os.environ.get("LLM_GATEWAY_BIND_ADDRESS", "127.0.0.1")
+NETWORK = os.environ.get("LLM_GATEWAY_NETWORK", "reasoning-network")
+
+
+@pytest.mark.parametrize("role", sorted(CONTAINERS))
+def test_container_is_running_and_healthy(inspect, role):
+    state = inspect(role)["State"]
+    assert state["Running"], f"{CONTAINERS[role]} is not running"
+    assert state["Health"]["Status"] == "healthy"
+    assert state["RestartCount"] == 0, f"{CONTAINERS[role]} restarted {state['RestartCount']} times"
+
+
+@pytest.mark.parametrize("role", sorted(CONTAINERS))
+def test_container_is_on_the_stack_network(inspect, role):
+    assert NETWORK in inspect(role)["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED_PORTS))
+def test_ports_are_published_on_the_bind_address_only(inspect, host, role):
+    bindings = inspect(role)["HostConfig"]["PortBindings"]
+    assert set(bindings) == set(EXPECTED_PORTS[role])
+    for container_port, host_port in EXPECTED_PORTS[role].items():
+        assert bindings[container_port] == [{"HostIp": BIND_ADDRESS, "HostPort": host_port}]
+        assert host.socket(f"tcp://{BIND_ADDRESS}:{host_port}").is_listening
+
+
+@pytest.mark.parametrize(("role", "volume"), [("phoenix_db", "phoenix_postgres_data"), ("litellm_db", "litellm_postgres_data")])
+def test_database_data_lives_in_its_named_volume(inspect, role, volume):
+    mounts = {m["Destination"]: m for m in inspect(role)["Mounts"]}
+    data = mounts["/var/lib/postgresql/data"]
+    assert data["Type"] == "volume"
+    assert data["Name"] == volume
+
+
+def test_litellm_is_ready_with_its_database(http, urls):
+    response = http.get(f"{urls['litellm']}/health/readiness")
+    assert response.status_code == 200
+    assert response.json()["db"] == "connected"
+
+
+def test_phoenix_is_healthy(http, urls):
+    assert http.get(f"{urls['phoenix']}/healthz").status_code == 200
+
+
+def test_secrets_reach_only_the_containers_that_need_them(inspect, secrets):
+    master, salt = secrets["litellm_master_key"], secrets["litellm_salt_key"]
+    litellm_env = container_env(inspect("litellm"))
+    assert litellm_env["LITELLM_MASTER_KEY"] == master
+    assert litellm_env["LITELLM_SALT_KEY"] == salt
+    app_env = container_env(inspect("app"))
+    assert "OPENAI_API_KEY" not in app_env
+    assert "LITELLM_MASTER_KEY" not in app_env
+    assert not {master, salt, litellm_env["OPENAI_API_KEY"]} & set(app_env.values())
+    for role in ("phoenix", "phoenix_db", "litellm_db"):
+        values = set(container_env(inspect(role)).values())
+        assert not {master, salt, litellm_env["OPENAI_API_KEY"]} & values, f"{role} holds a LiteLLM secret"
+
+
+def test_completion_with_the_master_key_reaches_the_upstream_with_the_real_key(
+    http, urls, secrets, inspect, fake_openai_url
+):
+    http.delete(f"{fake_openai_url}/_fake/requests")
+    response = http.post(
+        f"{urls['litellm']}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secrets['litellm_master_key']}"},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping from the stack test"}]},
+    )
+    assert response.status_code == 200, response.text
+    assert "ping from the stack test" in response.json()["choices"][0]["message"]["content"]
+    recorded = http.get(f"{fake_openai_url}/_fake/requests").json()
+    upstream_key = container_env(inspect("litellm"))["OPENAI_API_KEY"]
+    assert any(r["headers"].get("authorization") == f"Bearer {upstream_key}" for r in _as_list(recorded))
+
+
+def test_litellm_spans_arrive_in_phoenix(http, urls, secrets):
+    marker = f"trace-marker-{time.time_ns()}"
+    response = http.post(
+        f"{urls['litellm']}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secrets['litellm_master_key']}"},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": marker}]},
+    )
+    assert response.status_code == 200, response.text
+    project = os.environ.get("PHOENIX_PROJECT", "default")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        spans = http.get(f"{urls['phoenix']}/v1/projects/{project}/spans", params={"limit": 200}).json()["data"]
+        if any(marker in str(span.get("attributes", {})) for span in spans):
+            return
+        time.sleep(2)
+    pytest.fail(f"no span mentioning {marker} reached Phoenix project {project!r} within 60 s")
+
+
+def _as_list(recorded):
+    return recorded["requests"] if isinstance(recorded, dict) else recorded
