@@ -15,10 +15,11 @@ description:
   - The caller owns every key's secret (for example in an Ansible vault) and passes it in O(keys[].secret); the module
     never invents a secret. LiteLLM stores only the sha256 hash of a secret (its C(token)), so a key is recognised by
     that hash, and by its alias.
-  - Reads the state of all keys with one C(GET /key/list) request (more only when LiteLLM has over 100 keys), so a run
-    that changes nothing sends no per-key request and no write.
-  - Waits first, for at most O(wait_timeout) seconds, until C(/health/readiness) answers 200 with the database
-    connected.
+  - Reads the state of all keys with one C(GET /key/list) request (one more per further 100 keys LiteLLM holds), so
+    a run that changes nothing sends no per-key request and no write.
+  - When that first request gets no answer or a server error (LiteLLM starting, its database not connected), waits
+    for at most O(wait_timeout) seconds until C(/health/readiness) answers 200 with the database connected, then
+    reads again.
   - No secret appears in any return value or diff; keys are reported by token (hash) and C(key_name) (C(sk-...) plus
     the last four characters, as LiteLLM shows them).
 version_added: "0.1.0"
@@ -59,7 +60,8 @@ options:
     default: 30
   wait_timeout:
     description:
-      - Seconds to wait for C(GET /health/readiness) to answer 200 with C("db":"connected") before anything else.
+      - Seconds to wait for C(GET /health/readiness) to answer 200 with C("db":"connected"), when the first
+        C(GET /key/list) gets no answer or a server error.
       - When the time is up, the module fails with the URL and what it saw last. V(0) probes once.
       - In check mode, a proxy that gives no HTTP answer at all is not waited for (see the check_mode attribute).
     type: int
@@ -203,10 +205,10 @@ keys:
       token: 9f2c5e0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e
       key_name: sk-...Q2xw
 requests:
-  description: HTTP requests sent to LiteLLM, readiness probes included.
+  description: HTTP requests sent to LiteLLM (GETs, readiness probes included, and writes).
   returned: always
   type: dict
-  sample: {read: 2, write: 0}
+  sample: {read: 1, write: 0}
 """
 
 import traceback
@@ -216,6 +218,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.litellm_client import (
     HAS_HTTPX,
     HTTPX_IMPORT_ERROR,
+    LiteLLMAuthError,
     LiteLLMClient,
     LiteLLMError,
 )
@@ -257,17 +260,22 @@ ARGUMENT_SPEC = dict(
 
 
 def read_current(module, client):
-    """Wait for readiness and list every key. In check mode, a proxy that gives no answer yields None (a warning)."""
-    ready = False
-    if module.check_mode:
-        try:
-            ready = client.probe_ready()[0]
-        except LiteLLMError as e:
+    """Every key row of LiteLLM, or None in check mode when LiteLLM gives no answer at all (with a warning).
+
+    The key list is asked first: its answer proves LiteLLM ready with its database, so a run against a ready proxy
+    costs one request per 100 keys. Only when it gets no answer or a server error does the module wait for
+    /health/readiness (at most wait_timeout) and ask again.
+    """
+    try:
+        return client.list_keys()
+    except LiteLLMError as e:
+        if isinstance(e, LiteLLMAuthError) or (e.status is not None and e.status < 500):
+            raise
+        if module.check_mode and e.status is None:
             module.warn("check mode: LiteLLM at %s cannot be reached (%s); reporting every present key as to be "
                         "created" % (client.url, e))
             return None
-    if not ready:
-        client.wait_ready(module.params["wait_timeout"])
+    client.wait_ready(module.params["wait_timeout"])
     return client.list_keys()
 
 

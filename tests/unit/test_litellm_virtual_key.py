@@ -307,6 +307,8 @@ class FakeLiteLLM:
             return self._error(401, "Authentication Error, Invalid API key provided.")
         if path in self.fail:
             return self._error(*self.fail.pop(path))
+        if not self.ready:
+            return self._error(500, "No connected db.")
         body = json.loads(request.content) if request.content else {}
         if path == "/key/list":
             return httpx.Response(200, json={"keys": copy.deepcopy(list(self.rows.values())),
@@ -383,13 +385,13 @@ def test_module_create_then_noop(run):
     assert first["changed"] is True
     assert first["keys"] == [{"alias": "a", "state": "present", "action": "created", "changed": True,
                               "token": token_of(SECRET_A), "key_name": key_name_of(SECRET_A)}]
-    assert first["requests"] == {"read": 2, "write": 1}
+    assert first["requests"] == {"read": 1, "write": 1}
     fake.requests.clear()
     second = run(fake, [k("a", SECRET_A, models=["m1"], metadata={"env": "dev"})])
     assert second["changed"] is False
     assert second["keys"][0]["action"] == "unchanged"
-    assert second["requests"] == {"read": 2, "write": 0}
-    assert fake.requests == [("GET", "/health/readiness"), ("GET", "/key/list")]
+    assert second["requests"] == {"read": 1, "write": 0}
+    assert fake.requests == [("GET", "/key/list")]
     assert SECRET_A not in json.dumps(first) + json.dumps(second)
 
 
@@ -400,7 +402,7 @@ def test_module_many_keys_noop_sends_two_requests(run):
         fake.add("k%03d" % i, secret)
     result = run(fake, [k("k%03d" % i, s) for i, s in enumerate(secrets)])
     assert result["changed"] is False
-    assert result["requests"] == {"read": 2, "write": 0}
+    assert result["requests"] == {"read": 1, "write": 0}
 
 
 def test_module_updates_only_drift(run):
@@ -438,10 +440,32 @@ def test_module_check_mode_without_litellm_warns_and_plans_creates(run):
 
 
 def test_module_not_ready_fails_with_url_and_last_status(run):
-    result = run(FakeLiteLLM(ready=False), [k("a", SECRET_A)], wait_timeout=5)
+    fake = FakeLiteLLM(ready=False)
+    result = run(fake, [k("a", SECRET_A)], wait_timeout=5)
     assert result["failed"] is True
     assert result["msg"].startswith("LiteLLM at %s was not ready" % URL)
-    assert "HTTP 503" in result["msg"]
+    assert "within 5 s" in result["msg"] and "HTTP 503" in result["msg"]
+    assert fake.requests[0] == ("GET", "/key/list")
+    assert fake.requests[1:] == [("GET", "/health/readiness")] * 4  # t = 0, 2, 4, 5
+
+
+def test_module_waits_for_readiness_when_the_list_fails_then_reads_again(run):
+    fake = FakeLiteLLM()
+    fake.add("a", SECRET_A)
+    fake.fail["/key/list"] = (500, "No connected db.")
+    result = run(fake, [k("a", SECRET_A)])
+    assert result["changed"] is False
+    assert fake.requests == [("GET", "/key/list"), ("GET", "/health/readiness"), ("GET", "/key/list")]
+    assert result["requests"] == {"read": 3, "write": 0}
+
+
+def test_module_client_error_on_the_list_fails_without_waiting(run):
+    fake = FakeLiteLLM()
+    fake.fail["/key/list"] = (404, "Not Found")
+    result = run(fake, [k("a", SECRET_A)])
+    assert result["failed"] is True
+    assert result["msg"] == "LiteLLM API error: GET %s/key/list answered HTTP 404: Not Found" % URL
+    assert fake.requests == [("GET", "/key/list")]
 
 
 def test_module_alias_conflict_fails_before_any_write(run):
@@ -489,7 +513,7 @@ def test_module_write_failure_keeps_keys_done_so_far(run):
     assert "key 'b' (updated) failed" in result["msg"]
     assert "POST %s/key/update answered HTTP 500: database exploded" % URL in result["msg"]
     assert [(r["alias"], r["action"]) for r in result["keys"]] == [("a", "created")]
-    assert result["requests"] == {"read": 2, "write": 2}
+    assert result["requests"] == {"read": 1, "write": 2}
 
 
 def test_module_argument_errors_fail_before_any_request(run):
