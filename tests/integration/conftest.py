@@ -231,6 +231,13 @@ class Api:
         response = self.http.post("/key/delete", json={"key_aliases": [alias]})
         response.raise_for_status()
 
+    def delete_prefixed(self, prefix):
+        response = self.http.get("/key/list", params={"key_alias": prefix, "substring_matching": "true",
+                                                      "return_full_object": "true", "size": 100})
+        tokens = [r["token"] for r in response.json().get("keys", []) if (r.get("key_alias") or "").startswith(prefix)]
+        if tokens:
+            self.http.post("/key/delete", json={"keys": tokens})
+
     def chat_status(self, secret, model=None):
         """HTTP status of a chat completion made with the virtual key ``secret`` (200 works, 401 rejected)."""
         response = httpx.post(self.proxy.url + "/chat/completions", timeout=60,
@@ -341,6 +348,9 @@ def run_module(ansible_dir, proxy):
 
 
 @pytest.fixture
-def alias_prefix(request):
-    """A prefix unique to the test, so tests sharing one proxy never touch each other's keys."""
-    return "itest-%s-%s-" % (request.node.name[5:30].replace("_", "-"), uuid.uuid4().hex[:6])
+def alias_prefix(request, api):
+    """A prefix unique to the test, so tests sharing one proxy never touch each other's keys; the test's keys
+    are deleted afterwards (a shared LITELLM_TEST_URL proxy does not fill up)."""
+    prefix = "itest-%s-%s-" % (request.node.name[5:30].replace("_", "-"), uuid.uuid4().hex[:6])
+    yield prefix
+    api.delete_prefixed(prefix)
