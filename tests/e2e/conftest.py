@@ -39,13 +39,13 @@ def _vault_vars() -> dict:
 @pytest.fixture(scope="session")
 def vault_vars() -> dict:
     data = _vault_vars()
-    assert "llm_gateway_secrets" in data, "no llm_gateway_secrets in the inventory's vault files"
+    assert "llm_gateway_secrets_values" in data, "no llm_gateway_secrets_values in the inventory's vault files"
     return data
 
 
 @pytest.fixture(scope="session")
 def secrets(vault_vars) -> dict:
-    return vault_vars["llm_gateway_secrets"]
+    return vault_vars["llm_gateway_secrets_values"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The project's whole test suite, as CI runs it (README: `make test`):
+#   toolchain → offline images → lint and syntax → unit tests → module integration tests (real LiteLLM)
+#   → molecule test (full stack: converge, idempotence, end-to-end verify, destroy).
+# Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results=$root/.test-results
+rm -rf "$results" && mkdir -p "$results"
+export PATH="$root/.venv/bin:$PATH" PYTHONDONTWRITEBYTECODE=1
+failed_steps=()
+declare -A seconds
+
+step() {  # step NAME COMMAND...: run, time, remember failures, go on
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== $name"
+  if "$@"; then echo "=== $name: ok ($((SECONDS - start)) s)"; else echo "=== $name: FAILED ($((SECONDS - start)) s)"; failed_steps+=("$name"); fi
+  seconds[$name]=$((SECONDS - start))
+}
+
+step bootstrap scripts/bootstrap.sh
+step images images/build.sh
+step lint ansible-lint --profile production --offline
+step syntax ansible-playbook site.yml --syntax-check
+step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai app/tests
+step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
+step molecule molecule test
+
+# Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
+.venv/bin/python - "$results" <<'PY'
+import pathlib, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for report in sorted(pathlib.Path(sys.argv[1]).glob("*.xml")):
+    for suite in ET.parse(report).getroot().iter("testsuite"):
+        tests, fail = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skip = int(suite.get("skipped", 0))
+        print(f"{report.stem}: {tests - fail - skip} passed, {fail} failed, {skip} skipped")
+        passed, failed, skipped = passed + tests - fail - skip, failed + fail, skipped + skip
+with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
+    f.write(f"{passed} {failed} {skipped}\n")
+PY
+read -r passed failed skipped < "$results/summary"
+for report in unit integration e2e; do
+  [ -s "$results/$report.xml" ] || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
+done
+[ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")
+for name in "${!seconds[@]}"; do echo "time $name: ${seconds[$name]} s"; done | sort
+if [ ${#failed_steps[@]} -gt 0 ]; then
+  echo "failed: ${failed_steps[*]}"
+  failed=$((failed > 0 ? failed : 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
