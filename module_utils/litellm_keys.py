@@ -270,8 +270,8 @@ def _replace(client, step):
         client.delete_keys(tokens=[old_token])
     except LiteLLMError as e:
         raise ApplyError("the new key for alias %r was created, but the old key (token %s..., now aliased %r) could "
-                         "not be deleted: %s. Delete it by hand or run again." % (alias, short(old_token), aside, e),
-                         cause=e)
+                         "not be deleted: %s. It still authenticates: remove it with state: absent for alias %r."
+                         % (alias, short(old_token), aside, e, aside), cause=e)
 
 
 def _apply_step(client, step):

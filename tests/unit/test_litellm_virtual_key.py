@@ -262,8 +262,9 @@ def test_apply_replace_records_the_new_key_when_deleting_the_old_fails():
     old = row("a", SECRET_B)
     client = RecordingClient(fail_on={"delete": {1}})
     results = []
-    with pytest.raises(ApplyError, match="new key for alias 'a' was created, but the old key"):
+    with pytest.raises(ApplyError, match="new key for alias 'a' was created, but the old key") as info:
         apply_steps(client, plan_keys([old], [key("a", SECRET_A, replace=True)]), results)
+    assert "remove it with state: absent for alias 'a--replaced-%s'" % old["token"][:12] in str(info.value)
     assert [r["action"] for r in results] == ["replaced"]
 
 
