@@ -49,10 +49,6 @@ class LiteLLMNotReady(LiteLLMError):
     """LiteLLM did not report ready (with its database connected) within the wait."""
 
 
-class LiteLLMUnreachable(LiteLLMNotReady):
-    """No HTTP answer at all came from LiteLLM during the wait (connection refused, DNS, TLS, timeout)."""
-
-
 def api_error_message(response):
     """LiteLLM's own explanation from an error answer: ``error.message`` or ``detail``, else the raw body (cut)."""
     try:
@@ -146,9 +142,9 @@ class LiteLLMClient:
 
     # -- readiness -------------------------------------------------------------------------------
 
-    def probe_ready(self):
+    def probe_ready(self, timeout=None):
         """One readiness probe. Return (ready, what was seen). Raise LiteLLMError when no answer came."""
-        response = self._send("GET", READINESS_PATH, timeout=min(self.timeout, 10.0))
+        response = self._send("GET", READINESS_PATH, timeout=min(self.timeout, 10.0) if timeout is None else timeout)
         seen = "HTTP %d %s" % (response.status_code, response.text.strip()[:300])
         if response.status_code != 200:
             return False, seen
@@ -161,25 +157,23 @@ class LiteLLMClient:
     def wait_ready(self, wait_timeout):
         """Poll /health/readiness until it answers 200 with ``"db": "connected"``, for at most wait_timeout seconds.
 
-        Raise LiteLLMUnreachable when no probe got an HTTP answer, LiteLLMNotReady when answers came but never
-        said ready; both name the URL and what was seen last.
+        Raise LiteLLMNotReady naming the URL and what was seen last (an answer, or why none came). A probe's own
+        timeout is cut to the time left, so the wait overruns wait_timeout by about a second at most.
         """
         deadline = self._monotonic() + max(0, wait_timeout)
-        answered = False
         while True:
+            remaining = deadline - self._monotonic()
             try:
-                ready, seen = self.probe_ready()
-                answered = True
+                ready, seen = self.probe_ready(timeout=min(self.timeout, 10.0, max(remaining, 1.0)))
             except LiteLLMError as e:
                 ready, seen = False, str(e)
             if ready:
                 return
             remaining = deadline - self._monotonic()
             if remaining <= 0:
-                cls = LiteLLMNotReady if answered else LiteLLMUnreachable
-                raise cls("LiteLLM at %s was not ready (GET %s: 200 with the database connected) within %s s; "
-                          "last seen: %s" % (self.url, READINESS_PATH, wait_timeout, seen),
-                          method="GET", path=READINESS_PATH)
+                raise LiteLLMNotReady("LiteLLM at %s was not ready (GET %s: 200 with the database connected) within "
+                                      "%s s; last seen: %s" % (self.url, READINESS_PATH, wait_timeout, seen),
+                                      method="GET", path=READINESS_PATH)
             self._sleep(min(READINESS_POLL_INTERVAL, remaining))
 
     # -- key API ---------------------------------------------------------------------------------

@@ -125,10 +125,8 @@ def wait_ready(url, timeout, container=None):
         time.sleep(2)
     logs = ""
     if container:
-        logs = subprocess.run(["docker", "logs", "--tail", "60", container], capture_output=True,
-                              text=True).stdout
-        logs += subprocess.run(["docker", "logs", "--tail", "60", container], capture_output=True,
-                               text=True).stderr
+        logs = subprocess.run(["docker", "logs", "--tail", "60", container], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True).stdout
     pytest.fail("LiteLLM at %s not ready with its database within %ss; last seen: %s\n%s"
                 % (url, timeout, last, logs[-4000:]), pytrace=False)
 
