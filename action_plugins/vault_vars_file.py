@@ -55,7 +55,7 @@ class ActionModule(ActionBase):
         if not is_encrypted(data):
             raise AnsibleError(f"{path} exists but is not vault-encrypted: encrypt it with ansible-vault or move it away.")
         try:
-            plaintext = vault.decrypt(data, filename=path)
+            plaintext = vault.decrypt(data)
         except AnsibleVaultError as e:
             raise AnsibleError(
                 f"Cannot decrypt {path}: {to_text(e)}. Run with the vault identity that encrypted it "

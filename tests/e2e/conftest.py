@@ -71,7 +71,7 @@ def http() -> httpx.Client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def inspect(host):
     """docker inspect of a stack container by role name (phoenix_db, litellm_db, phoenix, litellm, app)."""
 

@@ -22,10 +22,10 @@ NETWORK = os.environ.get("LLM_GATEWAY_NETWORK", "reasoning-network")
 
 @pytest.mark.parametrize("role", sorted(CONTAINERS))
 def test_container_is_running_and_healthy(inspect, role):
-    state = inspect(role)["State"]
-    assert state["Running"], f"{CONTAINERS[role]} is not running"
-    assert state["Health"]["Status"] == "healthy"
-    assert state["RestartCount"] == 0, f"{CONTAINERS[role]} restarted {state['RestartCount']} times"
+    info = inspect(role)
+    assert info["State"]["Running"], f"{CONTAINERS[role]} is not running"
+    assert info["State"]["Health"]["Status"] == "healthy"
+    assert info["RestartCount"] == 0, f"{CONTAINERS[role]} restarted {info['RestartCount']} times"
 
 
 @pytest.mark.parametrize("role", sorted(CONTAINERS))
