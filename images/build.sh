@@ -184,6 +184,11 @@ for name in "${names[@]}"; do
       [[ $force -eq 1 && $explicit -eq 1 ]] || { log "skip $name: $tag exists"; summary+=("$name $tag skipped (exists)"); continue; }
     elif [[ $force -eq 0 ]]; then
       log "skip $name: $tag exists (use --force to rebuild)"
+      extra=""; [[ $name == fake-openai && -f $FAKE_OPENAI_SERVER ]] && extra=$FAKE_OPENAI_SERVER
+      built_hash=$(docker image inspect -f '{{index .Config.Labels "org.llm-gateway.context-hash"}}' "$tag" 2>/dev/null || true)
+      if [[ -n $built_hash && $built_hash != "$(context_hash "$here/$name" "$extra")" ]]; then
+        log "  note: images/$name changed since $tag was built; run with --force $name to rebuild it"
+      fi
       summary+=("$name $tag skipped (exists)"); continue
     fi
   fi
