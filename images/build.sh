@@ -60,7 +60,11 @@ cleanup_dirs=()
 cleanup() {
   local f
   for f in "${cleanup_files[@]+"${cleanup_files[@]}"}"; do rm -f -- "$f"; done
-  for f in "${cleanup_dirs[@]+"${cleanup_dirs[@]}"}"; do rm -rf --one-file-system -- "$f"; done
+  for f in "${cleanup_dirs[@]+"${cleanup_dirs[@]}"}"; do
+    # an interrupted debootstrap can leave proc/sys mounted in the root file system
+    awk -v d="$f/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf --one-file-system -- "$f" "$f.log"
+  done
 }
 trap cleanup EXIT
 
@@ -101,8 +105,7 @@ build_base() {
   rootfs=$(mktemp -d /var/tmp/llm-gateway-rootfs.XXXXXX)
   cleanup_dirs+=("$rootfs")
   debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
-    || { tail -n 30 "$rootfs.log" >&2; rm -f "$rootfs.log"; die "debootstrap failed"; }
-  rm -f "$rootfs.log"
+    || { tail -n 30 "$rootfs.log" >&2; die "debootstrap failed"; }
 
   # The host's apt sources (active files only) and its apt.conf.d snippets that no host package owns
   # (machine settings such as mirror quirks; package-owned snippets belong to packages the image lacks).
@@ -147,7 +150,7 @@ EOF
   tar --numeric-owner -C "$rootfs" -c . \
     | docker import -c 'CMD ["bash"]' -c 'ENV LANG=C.UTF-8' \
         -m "debootstrap --variant=minbase bookworm from $mirror" - "$BASE_TAG" >/dev/null
-  rm -rf --one-file-system "$rootfs"
+  rm -rf --one-file-system "$rootfs" "$rootfs.log"
 }
 
 # A hash of the build context's committed inputs, stored as a label so a stale image can be noticed.
