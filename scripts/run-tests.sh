@@ -24,6 +24,7 @@ step bootstrap scripts/bootstrap.sh
 step images images/build.sh
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
+step docs python scripts/variables-doc.py --check
 step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai app/tests
 step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
 step molecule molecule test
