@@ -89,13 +89,19 @@ class ActionModule(ActionBase):
 
 
 def _plain(value):
-    """Templated values may carry Ansible's tagged str/dict subclasses: make them plain for yaml.safe_dump."""
+    """Templated values may carry Ansible's tagged str/int/float/dict/list subclasses: make them plain for yaml.safe_dump."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, str):
         return str(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     return value
 
 
