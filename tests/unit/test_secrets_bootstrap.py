@@ -1,0 +1,231 @@
+"""playbooks/secrets.yml (role llm_gateway_secrets) against a throwaway copy of the dev inventory.
+
+Each test copies inventories/dev (hosts.yml, group_vars/llm_gateway/main.yml) into a temporary directory and runs
+the real playbook with a throwaway "dev" vault password, so the secrets land in
+<tmp inventory>/group_vars/llm_gateway/secrets.vault.yml and the next run loads them from there, as in dev.
+"""
+
+import dataclasses
+import os
+import pathlib
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
+PASSWORD = f"unit-secrets-{uuid.uuid4().hex}"
+SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password"]
+DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "secrets.vault.yml"
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Run:
+    rc: int
+    out: str  # stdout and stderr
+    changed: int | None  # the recap's changed count
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    """A copy of the dev inventory's layout; the real dev vault file (if any) must come out of the test untouched."""
+    inv = tmp_path / "inventory"
+    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
+    shutil.copy(ROOT / "inventories" / "dev" / "hosts.yml", inv / "hosts.yml")
+    shutil.copy(ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "main.yml",
+                inv / "group_vars" / "llm_gateway" / "main.yml")
+    dev_before = DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None
+    yield inv
+    assert (DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None) == dev_before
+
+
+def vault_file(inv):
+    return inv / "group_vars" / "llm_gateway" / "secrets.vault.yml"
+
+
+def run_secrets(inv, *args):
+    """ansible-playbook -i <inv> playbooks/secrets.yml with the throwaway dev password."""
+    password = inv.parent / "vault-password"
+    password.write_text(PASSWORD + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password}",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(inv.parent / "ansible-local"))
+    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "playbooks/secrets.yml", *args], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    recap = re.search(r"^localhost +: ok=\d+ +changed=(\d+) ", done.stdout, re.M)
+    return Run(done.returncode, done.stdout, int(recap.group(1)) if recap else None)
+
+
+def vault_lib(password=PASSWORD):
+    return VaultLib([("dev", VaultSecret(password.encode()))])
+
+
+def held_secrets(inv):
+    """llm_gateway_secrets_values as the vault file holds it."""
+    return yaml.safe_load(vault_lib().decrypt(vault_file(inv).read_bytes()))["llm_gateway_secrets_values"]
+
+
+def seed(inv, values, password=PASSWORD):
+    """Write the vault file as an earlier run (or the operator) would have."""
+    plaintext = yaml.safe_dump({"llm_gateway_secrets_values": values})
+    vault_file(inv).write_bytes(vault_lib(password).encrypt(plaintext, vault_id="dev"))
+
+
+def set_inventory_var(inv, name, value):
+    main = inv / "group_vars" / "llm_gateway" / "main.yml"
+    main.write_text(main.read_text() + yaml.safe_dump({name: value}))
+
+
+def error_message(output):
+    match = re.search(r"^\[ERROR\]: (.*?)(?:\nOrigin:|\n\n|\Z)", output, re.S | re.M)
+    assert match, f"no [ERROR] in the output:\n{output}"
+    return " ".join(match.group(1).split())
+
+
+def snapshot(path):
+    st = path.stat()
+    return path.read_bytes(), st.st_ino, st.st_mtime_ns
+
+
+def assert_well_formed(secrets):
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", secrets["litellm_master_key"])
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", secrets["litellm_salt_key"])
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["phoenix_postgres_password"])
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["litellm_postgres_password"])
+    assert len({secrets[name] for name in SECRETS}) == 4
+
+
+# -- first run, second run ----------------------------------------------------------------------------------------
+
+
+def test_first_run_generates_the_four_secrets_into_the_inventory_vault(inventory):
+    run = run_secrets(inventory)
+
+    assert run.rc == 0, run.out
+    assert run.changed == 1, run.out
+    path = vault_file(inventory)
+    assert path.read_bytes().splitlines()[0] == b"$ANSIBLE_VAULT;1.2;AES256;dev"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    secrets = held_secrets(inventory)
+    assert sorted(secrets) == sorted(SECRETS)
+    assert_well_formed(secrets)
+
+
+def test_second_run_changes_nothing_and_leaves_the_file_byte_identical(inventory):
+    assert run_secrets(inventory).changed == 1
+    before, secrets = snapshot(vault_file(inventory)), held_secrets(inventory)
+
+    run = run_secrets(inventory)
+
+    assert run.rc == 0, run.out
+    assert run.changed == 0, run.out
+    assert snapshot(vault_file(inventory)) == before
+    assert held_secrets(inventory) == secrets
+
+
+def test_a_held_secret_is_never_regenerated(inventory):
+    salt = "sk-" + "PreSeededSalt" * 3
+    openai = "sk-operator-set-openai-key-0123456789"
+    # An empty value counts as missing; a secret outside the specs (the operator's OpenAI key) is kept as it is.
+    seed(inventory, {"litellm_salt_key": salt, "litellm_master_key": "", "openai_api_key": openai})
+
+    run = run_secrets(inventory)
+
+    assert run.rc == 0, run.out
+    secrets = held_secrets(inventory)
+    assert secrets["litellm_salt_key"] == salt
+    assert secrets["openai_api_key"] == openai
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", secrets["litellm_master_key"])
+    assert sorted(secrets) == sorted(SECRETS + ["openai_api_key"])
+    assert run_secrets(inventory).changed == 0
+    assert held_secrets(inventory) == secrets
+
+
+# -- generation off -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("switch_off", ["inventory", "extra_var"])
+def test_without_generation_a_missing_secret_stops_the_run_and_nothing_is_written(inventory, switch_off):
+    args = []
+    if switch_off == "inventory":  # as inventories/prod does
+        set_inventory_var(inventory, "llm_gateway_secrets_generate", False)
+    else:  # -e key=value passes the string "false"
+        args = ["-e", "llm_gateway_secrets_generate=false"]
+
+    run = run_secrets(inventory, *args)
+
+    assert run.rc != 0, run.out
+    message = error_message(run.out)
+    assert f"{vault_file(inventory)} lacks {', '.join(SECRETS)}" in message
+    assert "-e llm_gateway_secrets_generate=true" in message
+    assert "--vault-id dev@prompt" in message
+    assert not vault_file(inventory).exists()
+
+
+def test_without_generation_the_message_names_only_the_missing_secret(inventory):
+    set_inventory_var(inventory, "llm_gateway_secrets_generate", False)
+    seed(inventory, {name: f"held-{name}-0123456789abcdef" for name in SECRETS if name != "litellm_salt_key"})
+    before = snapshot(vault_file(inventory))
+
+    run = run_secrets(inventory)
+
+    assert run.rc != 0, run.out
+    assert re.search(r"secrets\.vault\.yml lacks litellm_salt_key and this inventory does not generate secrets",
+                     error_message(run.out)), run.out
+    assert snapshot(vault_file(inventory)) == before
+
+
+def test_without_generation_a_complete_vault_passes(inventory):
+    set_inventory_var(inventory, "llm_gateway_secrets_generate", False)
+    seed(inventory, {name: f"held-{name}-0123456789abcdef" for name in SECRETS})
+    before = snapshot(vault_file(inventory))
+
+    run = run_secrets(inventory)
+
+    assert (run.rc, run.changed) == (0, 0), run.out
+    assert snapshot(vault_file(inventory)) == before
+
+
+# -- a vault that will not decrypt --------------------------------------------------------------------------------
+
+
+def test_a_vault_file_that_will_not_decrypt_stops_the_run_before_any_task(inventory):
+    seed(inventory, {"litellm_salt_key": "sk-" + "x" * 48}, password="another-password")
+    before = snapshot(vault_file(inventory))
+
+    run = run_secrets(inventory)
+
+    assert run.rc != 0, run.out
+    assert "TASK [" not in run.out  # stopped while loading the inventory's group_vars
+    # What ansible-core 2.21 says, verbatim. It names neither the file nor the fix (use the identity that
+    # encrypted it: --vault-id dev@<password file or prompt>); reported, deliberately not papered over here.
+    assert error_message(run.out) == "Decryption failed (no vault secrets were found that could decrypt)."
+    assert snapshot(vault_file(inventory)) == before
+
+
+# -- values never shown ---------------------------------------------------------------------------------------------
+
+
+def test_verbose_output_never_shows_a_secret(inventory):
+    salt = "sk-" + "VerboseSeed" * 4
+    seed(inventory, {"litellm_salt_key": salt})
+
+    runs = [run_secrets(inventory, "-v", "--diff"), run_secrets(inventory, "-v", "--diff")]
+
+    assert [(r.rc, r.changed) for r in runs] == [(0, 1), (0, 0)], runs[0].out + runs[1].out
+    assert "Using " in runs[0].out and "variables:" in runs[0].out  # -v shows the action's result
+    secrets = held_secrets(inventory)
+    assert secrets["litellm_salt_key"] == salt
+    for run in runs:
+        leaked = [name for name, value in secrets.items() if value in run.out]
+        assert not leaked, run.out
