@@ -25,7 +25,11 @@ step images images/build.sh
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
 step docs python scripts/variables-doc.py --check
-step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai app/tests
+step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai
+# The reference app has its own dependencies (FastAPI...): its tests run in their own venv.
+step app-unit bash -c '[ -x .venv-app/bin/python ] || "$(.venv/bin/python -c "import sys; print(sys._base_executable)")" -m venv .venv-app
+  .venv-app/bin/pip install -q --disable-pip-version-check -r app/requirements-dev.txt
+  cd app && ../.venv-app/bin/python -m pytest -q -p no:cacheprovider --junitxml="$0/app.xml" tests' "$results"
 step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
 step molecule molecule test
 
@@ -43,7 +47,7 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
     f.write(f"{passed} {failed} {skipped}\n")
 PY
 read -r passed failed skipped < "$results/summary"
-for report in unit integration e2e; do
+for report in unit app integration e2e; do
   [ -s "$results/$report.xml" ] || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")

@@ -27,14 +27,17 @@ def is_usage_chunk(chunk: dict) -> bool:
 async def relay(stream: ChatStream, include_usage: bool) -> AsyncIterator[str]:
     """Upstream chunks as SSE for the client, then ``[DONE]``.
 
-    The usage chunk (empty ``choices``) is passed on only when the client asked for it with
-    ``stream_options.include_usage``; the proxy is always asked for it so that it records usage.
+    Usage is passed on only when the client asked for it with ``stream_options.include_usage``; the proxy is
+    always asked for it so that it records usage. LiteLLM may put ``usage`` on a chunk that still carries a
+    choice: then only the ``usage`` key is dropped.
     A failure after the first byte can no longer change the status: it becomes an error event.
     """
     try:
         async for chunk in stream.events():
-            if is_usage_chunk(chunk) and not include_usage:
-                continue
+            if not include_usage and "usage" in chunk:
+                if is_usage_chunk(chunk):
+                    continue
+                chunk = {key: value for key, value in chunk.items() if key != "usage"}
             yield sse(chunk)
     except APIError as exc:
         log.warning("upstream stream failed: HTTP %s %s", exc.status, exc.code)
