@@ -359,12 +359,11 @@ def test_model_outside_the_keys_list_keeps_litellms_status_and_error(
 ):
     """LiteLLM's refusal reaches the client with LiteLLM's status and OpenAI-style error, and no key.
 
-    A key with a model list answers 403 key_model_access_denied; a key without one (every model of the proxy) answers
-    400 invalid_request_error for a model the proxy does not serve.
+    The app's key lists the proxy's models, so LiteLLM answers 403 key_model_access_denied.
     """
     model = f"not-deployed-{uuid.uuid4().hex[:8]}"
-    restricted = bool(_key_info(http, urls, master_headers, app_key)["models"])
-    expected_status, expected_type = (403, "key_model_access_denied") if restricted else (400, "invalid_request_error")
+    assert _key_info(http, urls, master_headers, app_key)["models"], "the app's key lists no model"
+    expected_status, expected_type = 403, "key_model_access_denied"
     body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "which model?"}]}
 
     direct = http.post(

@@ -103,32 +103,27 @@ def test_app_key_completes_a_chat(http, urls, inspect, proxy_models):
 
 
 def test_app_key_reaches_exactly_the_proxys_models(http, urls, inspect, master_headers, proxy_models):
-    """The key's list is the proxy's model list, or empty (LiteLLM: every model of the proxy); either way it sees those."""
+    """The key lists exactly the proxy's models (the keys' default), and sees those."""
     app_key = container_env(inspect("app"))["LLM_API_KEY"]
     assert {"gpt-4o", "gpt-4o-mini", "o1-mini"} <= proxy_models
     listed = _key_info(http, urls, master_headers, app_key)["models"]
-    assert set(listed) in (set(), proxy_models), f"the app's key lists {listed}"
+    assert set(listed) == proxy_models, f"the app's key lists {listed}"
     response = http.get(f"{urls['litellm']}/v1/models", headers={"Authorization": f"Bearer {app_key}"})
     assert response.status_code == 200, response.text
     assert {model["id"] for model in response.json()["data"]} == proxy_models
 
 
 def test_app_key_is_refused_a_model_outside_its_list(http, urls, inspect, master_headers, fake_openai_url):
-    """LiteLLM refuses before any upstream call: 403 key_model_access_denied when the key lists models, 400
-    invalid_request_error ("Invalid model name") when it lists none and the proxy does not serve the model."""
+    """LiteLLM refuses before any upstream call: 403 key_model_access_denied (the key lists the proxy's models)."""
     app_key = container_env(inspect("app"))["LLM_API_KEY"]
     model = f"not-deployed-{uuid.uuid4().hex[:8]}"
-    restricted = bool(_key_info(http, urls, master_headers, app_key)["models"])
     response = http.post(
         f"{urls['litellm']}/v1/chat/completions",
         headers={"Authorization": f"Bearer {app_key}"},
         json={"model": model, "messages": [{"role": "user", "content": "hello"}]},
     )
     error = response.json()["error"]
-    if restricted:
-        assert (response.status_code, error["type"], error["param"]) == (403, "key_model_access_denied", "model")
-    else:
-        assert (response.status_code, error["type"]) == (400, "invalid_request_error")
+    assert (response.status_code, error["type"], error["param"]) == (403, "key_model_access_denied", "model")
     assert model in error["message"]
     recorded = http.get(f"{fake_openai_url}/_fake/requests").json()["requests"]
     assert not [r for r in recorded if (r.get("body") or {}).get("model") == model]
