@@ -17,10 +17,10 @@ import uuid
 
 import pytest
 import yaml
-from ansible.parsing.vault import VaultLib, VaultSecret
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
+ANSIBLE_VAULT = pathlib.Path(sys.executable).parent / "ansible-vault"
 PASSWORD = f"unit-secrets-{uuid.uuid4().hex}"
 SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password"]
 DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "secrets.vault.yml"
@@ -53,32 +53,39 @@ def vault_file(inv):
     return inv / "group_vars" / "llm_gateway" / "secrets.vault.yml"
 
 
+def ansible_env(inv, password=PASSWORD):
+    """The repo's ansible.cfg with one identity, dev, of ``password`` (never the real dev password)."""
+    password_file = inv.parent / f"vault-password-{uuid.uuid5(uuid.NAMESPACE_OID, password).hex[:8]}"
+    password_file.write_text(password + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password_file}",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(inv.parent / "ansible-local"))
+    return env
+
+
 def run_secrets(inv, *args):
     """ansible-playbook -i <inv> playbooks/secrets.yml with the throwaway dev password."""
-    password = inv.parent / "vault-password"
-    password.write_text(PASSWORD + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password}",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(inv.parent / "ansible-local"))
-    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "playbooks/secrets.yml", *args], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "playbooks/secrets.yml", *args], cwd=ROOT,
+                          env=ansible_env(inv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=120)
     recap = re.search(r"^localhost +: ok=\d+ +changed=(\d+) ", done.stdout, re.M)
     return Run(done.returncode, done.stdout, int(recap.group(1)) if recap else None)
 
 
-def vault_lib(password=PASSWORD):
-    return VaultLib([("dev", VaultSecret(password.encode()))])
-
-
+# ansible-vault runs as a subprocess: importing Ansible's controller code into pytest changes how other tests'
+# in-process module runs report warnings.
 def held_secrets(inv):
     """llm_gateway_secrets_values as the vault file holds it."""
-    return yaml.safe_load(vault_lib().decrypt(vault_file(inv).read_bytes()))["llm_gateway_secrets_values"]
+    done = subprocess.run([str(ANSIBLE_VAULT), "decrypt", "--output", "-", str(vault_file(inv))],
+                          env=ansible_env(inv), capture_output=True, text=True, timeout=60, check=True)
+    return yaml.safe_load(done.stdout)["llm_gateway_secrets_values"]
 
 
 def seed(inv, values, password=PASSWORD):
     """Write the vault file as an earlier run (or the operator) would have."""
-    plaintext = yaml.safe_dump({"llm_gateway_secrets_values": values})
-    vault_file(inv).write_bytes(vault_lib(password).encrypt(plaintext, vault_id="dev"))
+    subprocess.run([str(ANSIBLE_VAULT), "encrypt", "--encrypt-vault-id", "dev", "--output", str(vault_file(inv)), "-"],
+                   input=yaml.safe_dump({"llm_gateway_secrets_values": values}), env=ansible_env(inv, password),
+                   capture_output=True, text=True, timeout=60, check=True)
 
 
 def set_inventory_var(inv, name, value):

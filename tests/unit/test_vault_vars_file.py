@@ -15,12 +15,12 @@ import sys
 import uuid
 
 import yaml
-from ansible.parsing.vault import VaultLib, VaultSecret
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = pathlib.Path(__file__).resolve().parent / "playbooks"
 INVENTORY = PLAYBOOKS / "inventory" / "localhost.yml"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
+ANSIBLE_VAULT = pathlib.Path(sys.executable).parent / "ansible-vault"
 PASSWORD = f"unit-vault-{uuid.uuid4().hex}"
 
 
@@ -39,13 +39,19 @@ class Run:
     changed: int | None  # the recap's changed count
 
 
+def ansible_env(tmp_path, password=PASSWORD):
+    """The repo's ansible.cfg with one identity, dev, of ``password`` (never the real dev password)."""
+    password_file = tmp_path / f"vault-password-{uuid.uuid5(uuid.NAMESPACE_OID, password).hex[:8]}"
+    password_file.write_text(password + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password_file}",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    return env
+
+
 def write_vault(tmp_path, path, content, *args, vault_id="dev"):
     """Run the vault_vars_file playbook: vault_vars_file path=path vault_id=vault_id content=content."""
-    password = tmp_path / "vault-password"
-    password.write_text(PASSWORD + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password}",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    env = ansible_env(tmp_path)
     extra = {"test_vault_path": str(path), "test_vault_id": vault_id, "test_content": content}
     cmd = [str(ANSIBLE_PLAYBOOK), "-i", str(INVENTORY), str(PLAYBOOKS / "vault_vars_file.yml"), "-e", json.dumps(extra)]
     done = subprocess.run(cmd + list(args), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -54,16 +60,18 @@ def write_vault(tmp_path, path, content, *args, vault_id="dev"):
     return Run(done.returncode, done.stdout, int(recap.group(1)) if recap else None)
 
 
-def vault_lib(password=PASSWORD):
-    return VaultLib([("dev", VaultSecret(password.encode()))])
+# ansible-vault runs as a subprocess: importing Ansible's controller code into pytest changes how other tests'
+# in-process module runs report warnings.
+def read_vault(tmp_path, path):
+    done = subprocess.run([str(ANSIBLE_VAULT), "decrypt", "--output", "-", str(path)], env=ansible_env(tmp_path),
+                          capture_output=True, text=True, timeout=60, check=True)
+    return yaml.safe_load(done.stdout)
 
 
-def read_vault(path):
-    return yaml.safe_load(vault_lib().decrypt(path.read_bytes()))
-
-
-def encrypt_with(path, content, password):
-    path.write_bytes(vault_lib(password).encrypt(yaml.safe_dump(content), vault_id="dev"))
+def encrypt_with(tmp_path, path, content, password):
+    subprocess.run([str(ANSIBLE_VAULT), "encrypt", "--encrypt-vault-id", "dev", "--output", str(path), "-"],
+                   input=yaml.safe_dump(content), env=ansible_env(tmp_path, password), capture_output=True,
+                   text=True, timeout=60, check=True)
 
 
 def error_message(output):
@@ -96,7 +104,7 @@ def test_writes_an_encrypted_file_with_mode_0600(tmp_path):
     assert run.changed == 1, run.out
     assert path.read_bytes().splitlines()[0] == b"$ANSIBLE_VAULT;1.2;AES256;dev"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert read_vault(path) == content
+    assert read_vault(tmp_path, path) == content
     assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
 
 
@@ -110,7 +118,7 @@ def test_numbers_booleans_and_lists_round_trip(tmp_path):
     second = write_vault(tmp_path, path, content)
 
     assert first.rc == 0, first.out
-    assert read_vault(path) == content
+    assert read_vault(tmp_path, path) == content
     assert (second.rc, second.changed) == (0, 0), second.out
 
 
@@ -138,7 +146,7 @@ def test_changed_content_is_rewritten_and_the_diff_names_variables_without_value
     assert run.rc == 0, run.out
     assert run.changed == 1, run.out
     assert path.read_bytes() != before
-    assert read_vault(path) == {"s": {"kept": kept, "rotated": new, "added": added}}
+    assert read_vault(tmp_path, path) == {"s": {"kept": kept, "rotated": new, "added": added}}
     for line in ("+s.added: (hidden, new)", "+s.rotated: (hidden, changed)", "-s.dropped: (hidden)"):
         assert line in run.out, run.out
     assert re.search(r"^ ?[-+ ]?s\.kept: \(hidden", run.out, re.M), run.out
@@ -167,7 +175,7 @@ def test_check_mode_writes_nothing(tmp_path):
 
 def test_a_file_encrypted_with_another_password_fails_and_says_what_to_do(tmp_path):
     path = tmp_path / "secrets.vault.yml"
-    encrypt_with(path, {"a": "other"}, password="another-password")
+    encrypt_with(tmp_path, path, {"a": "other"}, password="another-password")
     before = snapshot(path)
 
     run = write_vault(tmp_path, path, {"a": secret("a")})
@@ -214,7 +222,7 @@ def test_very_verbose_output_never_shows_a_value(tmp_path):
     path = tmp_path / "secrets.vault.yml"
     first, second = {"s": {"a": secret("a"), "b": secret("b")}}, {"s": {"a": secret("a2"), "b": secret("b")}}
     encrypted_elsewhere = tmp_path / "other.vault.yml"
-    encrypt_with(encrypted_elsewhere, {"s": {"a": "x"}}, password="another-password")
+    encrypt_with(tmp_path, encrypted_elsewhere, {"s": {"a": "x"}}, password="another-password")
 
     runs = [write_vault(tmp_path, path, first, "-vvv", "--diff"),
             write_vault(tmp_path, path, first, "-vvv", "--diff"),
@@ -225,7 +233,7 @@ def test_very_verbose_output_never_shows_a_value(tmp_path):
 
     assert [r.rc == 0 for r in runs] == [True, True, True, True, False, False]
     assert [r.changed for r in runs[:4]] == [1, 0, 1, 1]
-    assert read_vault(path) == second
+    assert read_vault(tmp_path, path) == second
     for run in runs:
         assert "task path:" in run.out  # -vvv took effect
         assert_no_value_in(run.out, first["s"]["a"], second["s"]["a"], second["s"]["b"])
