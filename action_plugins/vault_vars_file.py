@@ -10,7 +10,7 @@ import tempfile
 import yaml
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_bytes
 from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
 
@@ -43,8 +43,10 @@ class ActionModule(ActionBase):
                 "before": _names_with_state(current, desired, "before"),
                 "after": _names_with_state(current, desired, "after"),
             }
-        if changed and not self._task.check_mode:
-            self._write(vault, vault_id, path, desired)
+        if changed:
+            secret = self._encrypt_secret(vault, vault_id, path)  # also in check mode: a real run would need it
+            if not self._task.check_mode:
+                self._write(vault, vault_id, secret, path, desired)
         return result
 
     def _read(self, vault, path):
@@ -57,20 +59,25 @@ class ActionModule(ActionBase):
         try:
             plaintext = vault.decrypt(data)
         except AnsibleVaultError as e:
+            label = _vault_id_of(data)
             raise AnsibleError(
-                f"Cannot decrypt {path}: {to_text(e)}. Run with the vault identity that encrypted it "
-                "(e.g. --vault-id prod@prompt) or restore the file."
+                f"Cannot decrypt {path} with the vault passwords of this run. It is encrypted for vault identity "
+                f"'{label}': run with --vault-id {label}@prompt (or @/path/to/password-file), or restore the file."
             ) from e
         return yaml.safe_load(plaintext) or {}
 
-    def _write(self, vault, vault_id, path, content):
+    @staticmethod
+    def _encrypt_secret(vault, vault_id, path):
         try:
-            _, secret = match_encrypt_secret(vault.secrets, encrypt_vault_id=vault_id)
+            return match_encrypt_secret(vault.secrets, encrypt_vault_id=vault_id)[1]
         except AnsibleError as e:
             raise AnsibleError(
                 f"No vault password for identity '{vault_id}' to encrypt {path}: "
                 f"run with --vault-id {vault_id}@prompt (or a password file)."
             ) from e
+
+    @staticmethod
+    def _write(vault, vault_id, secret, path, content):
         header = "# Managed by llm-gateway-ansible: ansible-vault encrypted, do not edit by hand.\n"
         plaintext = header + yaml.safe_dump(content, default_flow_style=False, sort_keys=True)
         ciphertext = vault.encrypt(to_bytes(plaintext), secret=secret, vault_id=vault_id)
@@ -86,6 +93,12 @@ class ActionModule(ActionBase):
         except BaseException:
             os.unlink(tmp_path)
             raise
+
+
+def _vault_id_of(data):
+    """The identity label in a vault header ($ANSIBLE_VAULT;1.2;AES256;prod), or "default" for 1.1 files."""
+    fields = data.split(b"\n", 1)[0].decode("ascii", "replace").strip().split(";")
+    return fields[3] if len(fields) > 3 else "default"
 
 
 def _plain(value):

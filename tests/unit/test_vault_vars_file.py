@@ -183,7 +183,8 @@ def test_a_file_encrypted_with_another_password_fails_and_says_what_to_do(tmp_pa
     assert run.rc != 0, run.out
     message = error_message(run.out)
     assert f"Cannot decrypt {path}" in message
-    assert "Run with the vault identity that encrypted it" in message and "--vault-id" in message
+    # The hint names the identity written in the file's header (encrypt_with encrypts for "dev").
+    assert "It is encrypted for vault identity 'dev'" in message and "--vault-id dev@prompt" in message
     assert snapshot(path) == before
 
 
