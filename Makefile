@@ -2,9 +2,14 @@
 ENV ?= dev
 IMAGE_SOURCE ?=
 SERVICE ?=
+LINES ?= 100
+ROTATE ?=
+CONFIRM ?=
+COMPOSE_PROJECT ?= reasoning-agent-api
 ANSIBLE_PLAYBOOK = .venv/bin/ansible-playbook -i inventories/$(ENV) $(if $(IMAGE_SOURCE),-e llm_gateway_image_source=$(IMAGE_SOURCE))
 
-.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm
+.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm migrate test-day2 \
+	litellm_setup litellm_logs litellm_restart litellm_reset
 
 dev: ## toolchain + the whole dev stack (IMAGE_SOURCE=offline where no registry is reachable)
 	scripts/bootstrap.sh
@@ -22,3 +27,34 @@ images:
 
 keys:
 	$(ANSIBLE_PLAYBOOK) playbooks/keys.yml
+
+# Day-2 operations (playbooks/*.yml; the seed's litellm_* names are kept as aliases).
+status: ## health of every service and the URLs
+	$(ANSIBLE_PLAYBOOK) playbooks/status.yml
+
+logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, reasoning-api
+	$(ANSIBLE_PLAYBOOK) playbooks/logs.yml -e service=$(SERVICE) -e lines=$(LINES)
+
+restart: ## restart SERVICE and wait until it is healthy
+	$(ANSIBLE_PLAYBOOK) playbooks/restart.yml -e service=$(SERVICE)
+
+rotate-keys: ## new secrets for ROTATE=alias,alias (default: every key of the inventory); the app is redeployed
+	$(ANSIBLE_PLAYBOOK) playbooks/rotate_keys.yml $(if $(ROTATE),-e rotate=$(ROTATE))
+
+reset-litellm: ## DESTRUCTIVE, needs CONFIRM=litellm: LiteLLM on an empty database, the inventory's keys with the same secrets
+	$(ANSIBLE_PLAYBOOK) playbooks/reset_litellm.yml $(if $(CONFIRM),-e confirm_reset=$(CONFIRM))
+
+migrate: ## adopt the seed's docker compose deployment (COMPOSE_PROJECT), then deploy the stack
+	$(ANSIBLE_PLAYBOOK) playbooks/migrate_from_compose.yml -e compose_project=$(COMPOSE_PROJECT)
+	$(ANSIBLE_PLAYBOOK) site.yml
+
+test-day2: ## the day-2 operations scenario alone
+	.venv/bin/molecule test -s day2
+
+litellm_setup: keys
+litellm_logs:
+	$(MAKE) logs SERVICE=litellm
+litellm_restart:
+	$(MAKE) restart SERVICE=litellm
+litellm_reset:
+	$(MAKE) reset-litellm
