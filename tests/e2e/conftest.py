@@ -8,6 +8,7 @@ Settings come from the environment (defaults fit the dev inventory on this host)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -83,3 +84,15 @@ def inspect(host):
 
 def container_env(info: dict) -> dict:
     return dict(item.split("=", 1) for item in info["Config"]["Env"])
+
+
+def sha256_hex(text: str) -> str:
+    """LiteLLM's token of a key: the sha256 of its secret."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_info(http, urls, master_headers, key: str) -> dict:
+    """LiteLLM's /key/info of a key, found by its token."""
+    response = http.get(f"{urls['litellm']}/key/info", params={"key": sha256_hex(key)}, headers=master_headers)
+    assert response.status_code == 200, response.text
+    return response.json()["info"]

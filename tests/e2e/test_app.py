@@ -9,7 +9,6 @@ deadline.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import container_env
+from conftest import container_env, key_info, sha256_hex
 
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
 KEY_ENVIRONMENTS = {"litellm-dev": "development", "litellm-eval": "evaluation"}  # the default keys' metadata
@@ -96,7 +95,7 @@ def master_headers(secrets) -> dict:
 
 @pytest.fixture(scope="module")
 def spend_before(http, urls, master_headers, app_key) -> float:
-    return _key_info(http, urls, master_headers, app_key)["spend"]
+    return key_info(http, urls, master_headers, app_key)["spend"]
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +211,7 @@ def test_spans_carry_the_apps_key_alias_and_hash(traced, case_id, app_key):
         attributes = span["attributes"]
         assert attributes["metadata.user_api_key_alias"] == APP_KEY_ALIAS
         assert attributes["litellm.key_alias"] == APP_KEY_ALIAS
-        assert attributes["metadata.user_api_key_hash"] == _sha256(app_key)
+        assert attributes["metadata.user_api_key_hash"] == sha256_hex(app_key)
         assert attributes["metadata.user_api_key_auth_metadata.environment"] == KEY_ENVIRONMENTS[APP_KEY_ALIAS]
 
 
@@ -282,7 +281,7 @@ def test_spend_logs_attribute_every_call_to_the_apps_key(http, urls, traced, mas
     deadline = time.monotonic() + SPEND_DEADLINE_S
     while True:
         logs = http.get(
-            f"{urls['litellm']}/spend/logs", params={"api_key": _sha256(app_key)}, headers=master_headers
+            f"{urls['litellm']}/spend/logs", params={"api_key": sha256_hex(app_key)}, headers=master_headers
         ).json()
         found = {log["session_id"]: log for log in logs if log["session_id"] in wanted}
         if len(found) == len(wanted) or time.monotonic() > deadline:
@@ -290,7 +289,7 @@ def test_spend_logs_attribute_every_call_to_the_apps_key(http, urls, traced, mas
         time.sleep(2)
     assert set(found) == set(wanted), f"{len(wanted) - len(found)} calls had no spend log after {SPEND_DEADLINE_S} s"
     for session_id, log in found.items():
-        assert log["api_key"] == _sha256(app_key)
+        assert log["api_key"] == sha256_hex(app_key)
         assert log["metadata"]["user_api_key_alias"] == APP_KEY_ALIAS
         assert log["status"] == "success"
         assert log["model_group"] == wanted[session_id]["attributes"]["llm.model_name"]
@@ -303,7 +302,7 @@ def test_the_apps_key_spend_grows_by_its_calls(http, urls, traced, master_header
     cost = sum(span["attributes"]["llm.response.cost"] for call in traced.values() for span in call.spans)
     assert cost > 0
     deadline = time.monotonic() + SPEND_DEADLINE_S
-    while (spend := _key_info(http, urls, master_headers, app_key)["spend"]) < spend_before + cost * 0.999:
+    while (spend := key_info(http, urls, master_headers, app_key)["spend"]) < spend_before + cost * 0.999:
         if time.monotonic() > deadline:
             pytest.fail(f"key spend {spend} did not reach {spend_before} + {cost} within {SPEND_DEADLINE_S} s")
         time.sleep(2)
@@ -362,7 +361,7 @@ def test_model_outside_the_keys_list_keeps_litellms_status_and_error(
     The app's key lists the proxy's models, so LiteLLM answers 403 key_model_access_denied.
     """
     model = f"not-deployed-{uuid.uuid4().hex[:8]}"
-    assert _key_info(http, urls, master_headers, app_key)["models"], "the app's key lists no model"
+    assert key_info(http, urls, master_headers, app_key)["models"], "the app's key lists no model"
     expected_status, expected_type = 403, "key_model_access_denied"
     body = {"model": model, "stream": stream, "messages": [{"role": "user", "content": "which model?"}]}
 
@@ -384,16 +383,6 @@ def test_model_outside_the_keys_list_keeps_litellms_status_and_error(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _key_info(http, urls, master_headers, key: str) -> dict:
-    response = http.get(f"{urls['litellm']}/key/info", params={"key": _sha256(key)}, headers=master_headers)
-    assert response.status_code == 200, response.text
-    return response.json()["info"]
 
 
 def _sse_chunks(text: str) -> list[dict]:

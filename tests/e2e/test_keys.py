@@ -6,7 +6,6 @@ Keys are found by their token hash (LiteLLM stores only sha256 of the secret), n
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import container_env
+from conftest import container_env, key_info, sha256_hex
 
 DEFAULT_KEYS = {"litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
@@ -64,9 +63,9 @@ def restricted_key(http, urls, master_headers, proxy_models):
 def test_default_key_exists_with_its_alias_and_metadata(http, urls, master_headers, vault_vars, alias):
     secret = vault_vars["litellm_keys_secrets"][alias]
     assert secret.startswith("sk-")
-    response = http.get(f"{urls['litellm']}/key/info", params={"key": _sha256(secret)}, headers=master_headers)
+    response = http.get(f"{urls['litellm']}/key/info", params={"key": sha256_hex(secret)}, headers=master_headers)
     assert response.status_code == 200, response.text
-    assert response.json()["key"] == _sha256(secret)
+    assert response.json()["key"] == sha256_hex(secret)
     info = response.json()["info"]
     assert info["key_alias"] == alias
     assert info["status"] == "active"
@@ -80,7 +79,7 @@ def test_default_key_exists_with_its_alias_and_metadata(http, urls, master_heade
 def test_default_alias_names_exactly_the_vaults_key(http, urls, master_headers, vault_vars, alias):
     response = http.get(f"{urls['litellm']}/key/list", params={"key_alias": alias, "size": 100}, headers=master_headers)
     assert response.status_code == 200, response.text
-    assert response.json()["keys"] == [_sha256(vault_vars["litellm_keys_secrets"][alias])]
+    assert response.json()["keys"] == [sha256_hex(vault_vars["litellm_keys_secrets"][alias])]
 
 
 def test_app_container_key_is_the_vaults_key(inspect, vault_vars):
@@ -106,7 +105,7 @@ def test_app_key_reaches_exactly_the_proxys_models(http, urls, inspect, master_h
     """The key lists exactly the proxy's models (the keys' default), and sees those."""
     app_key = container_env(inspect("app"))["LLM_API_KEY"]
     assert {"gpt-4o", "gpt-4o-mini", "o1-mini"} <= proxy_models
-    listed = _key_info(http, urls, master_headers, app_key)["models"]
+    listed = key_info(http, urls, master_headers, app_key)["models"]
     assert set(listed) == proxy_models, f"the app's key lists {listed}"
     response = http.get(f"{urls['litellm']}/v1/models", headers={"Authorization": f"Bearer {app_key}"})
     assert response.status_code == 200, response.text
@@ -197,16 +196,6 @@ def test_no_secret_appears_in_plaintext_in_the_vault_files(vault_vars):
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _key_info(http, urls, master_headers, key: str) -> dict:
-    response = http.get(f"{urls['litellm']}/key/info", params={"key": _sha256(key)}, headers=master_headers)
-    assert response.status_code == 200, response.text
-    return response.json()["info"]
 
 
 def _vault_id() -> str:

@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 import yaml
+from ansible_output import error_message
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = pathlib.Path(__file__).resolve().parent / "playbooks"
@@ -46,11 +47,6 @@ def run_role(role, variables, tmp_path, *args):
                           timeout=120)
 
 
-def error_message(output):
-    """The text of the run's first [ERROR] (Ansible prints the failed task's message there)."""
-    match = re.search(r"^\[ERROR\]: (.*?)(?:\nOrigin:|\n\n|\Z)", output, re.S | re.M)
-    assert match, f"no [ERROR] in the output:\n{output}"
-    return match.group(1)
 
 
 def failed_task(output):

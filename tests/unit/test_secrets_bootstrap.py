@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 import yaml
+from ansible_output import error_message, snapshot
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
@@ -93,15 +94,6 @@ def set_inventory_var(inv, name, value):
     main.write_text(main.read_text() + yaml.safe_dump({name: value}))
 
 
-def error_message(output):
-    match = re.search(r"^\[ERROR\]: (.*?)(?:\nOrigin:|\n\n|\Z)", output, re.S | re.M)
-    assert match, f"no [ERROR] in the output:\n{output}"
-    return " ".join(match.group(1).split())
-
-
-def snapshot(path):
-    st = path.stat()
-    return path.read_bytes(), st.st_ino, st.st_mtime_ns
 
 
 def assert_well_formed(secrets):

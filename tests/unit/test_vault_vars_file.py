@@ -15,6 +15,7 @@ import sys
 import uuid
 
 import yaml
+from ansible_output import error_message, snapshot
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = pathlib.Path(__file__).resolve().parent / "playbooks"
@@ -74,16 +75,6 @@ def encrypt_with(tmp_path, path, content, password):
                    text=True, timeout=60, check=True)
 
 
-def error_message(output):
-    match = re.search(r"^\[ERROR\]: (.*?)(?:\nOrigin:|\n\n|\Z)", output, re.S | re.M)
-    assert match, f"no [ERROR] in the output:\n{output}"
-    return " ".join(match.group(1).split())
-
-
-def snapshot(path):
-    """Bytes, inode and mtime: equal snapshots mean the file was neither rewritten nor replaced."""
-    st = path.stat()
-    return path.read_bytes(), st.st_ino, st.st_mtime_ns
 
 
 def assert_no_value_in(output, *values):
