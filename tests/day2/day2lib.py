@@ -17,8 +17,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 INVENTORY = Path(os.environ.get("DAY2_INVENTORY", REPO / "molecule/day2/inventory/hosts.yml"))
 VAULT_PASSWORD_FILE = Path(os.environ.get("DAY2_VAULT_PASSWORD_FILE", REPO / "molecule/day2/vault-password"))
-VAULT_DIR = INVENTORY.parent / "group_vars/llm_gateway"
-SETTINGS = yaml.safe_load((VAULT_DIR / "main.yml").read_text())
+SETTINGS = yaml.safe_load((INVENTORY.parent / "group_vars/llm_gateway/main.yml").read_text())
 STACK = yaml.safe_load((REPO / "group_vars/all/stack.yml").read_text())
 POSTGRES_IMAGE = STACK["llm_gateway_images"][SETTINGS["llm_gateway_image_source"]]["postgres"]
 LOG_DIR = REPO / ".test-results/day2-logs"
@@ -149,10 +148,15 @@ def psql(service: str, sql: str) -> list[str]:
     return [line for line in out.stdout.splitlines() if line]
 
 
+def vault_files() -> list[Path]:
+    """The inventory's vault files: in group_vars/llm_gateway/ or in the inventory's vault/ folder."""
+    return sorted([*INVENTORY.parent.glob("group_vars/llm_gateway/*.vault.yml"), *INVENTORY.parent.glob("vault/*.vault.yml")])
+
+
 def vault() -> dict:
     """Every variable of the inventory's vault files, decrypted with the test identity."""
     merged: dict = {}
-    for path in sorted(VAULT_DIR.glob("*.vault.yml")):
+    for path in vault_files():
         plaintext = subprocess.run(
             ["ansible-vault", "view", str(path)], env=ansible_env(), check=True, capture_output=True, text=True
         ).stdout
@@ -161,7 +165,7 @@ def vault() -> dict:
 
 
 def vault_bytes() -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(VAULT_DIR.glob("*.vault.yml"))}
+    return {p.name: p.read_bytes() for p in vault_files()}
 
 
 def wait_healthy(name: str, timeout: float = 180) -> dict:
