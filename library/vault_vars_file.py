@@ -17,7 +17,7 @@ description:
   - In check mode nothing is written. In diff mode the names of new and changed variables are shown, never a value.
 options:
   path:
-    description: Vars file on the controller, e.g. C(inventories/dev/group_vars/llm_gateway/secrets.vault.yml).
+    description: Vars file on the controller, e.g. C(inventories/dev/vault/secrets.vault.yml).
     type: path
     required: true
   content:
@@ -43,7 +43,7 @@ author:
 EXAMPLES = r"""
 - name: Keep the stack's secrets in the inventory's vault
   vault_vars_file:
-    path: "{{ inventory_dir }}/group_vars/llm_gateway/secrets.vault.yml"
+    path: "{{ inventory_dir }}/vault/secrets.vault.yml"
     vault_id: prod
     content:
       llm_gateway_secrets: "{{ secrets }}"

@@ -22,14 +22,14 @@ do not edit by hand. Inventories override stack settings in `inventories/<env>/g
 
 ## Secrets and where they live
 
-| secret | variable | file (encrypted with the inventory's vault identity) |
+| secret | variable | file in `inventories/<env>/` (encrypted with the inventory's vault identity; loaded by `vars_plugins/llm_gateway_vault.py`) |
 |---|---|---|
-| LiteLLM master key | `llm_gateway_secrets_values.litellm_master_key` | `group_vars/llm_gateway/secrets.vault.yml` |
-| LiteLLM salt key (never changes) | `llm_gateway_secrets_values.litellm_salt_key` | `group_vars/llm_gateway/secrets.vault.yml` |
-| Phoenix database password | `llm_gateway_secrets_values.phoenix_postgres_password` | `group_vars/llm_gateway/secrets.vault.yml` |
-| LiteLLM database password | `llm_gateway_secrets_values.litellm_postgres_password` | `group_vars/llm_gateway/secrets.vault.yml` |
-| OpenAI key | `llm_gateway_secrets_values.openai_api_key` (prod) or `OPENAI_API_KEY` in the controller's environment (dev) | `group_vars/llm_gateway/secrets.vault.yml` (add it with `ansible-vault edit`) |
-| virtual keys | `litellm_keys_secrets` (alias → secret) | `group_vars/llm_gateway/litellm_keys.vault.yml` |
+| LiteLLM master key | `llm_gateway_secrets_values.litellm_master_key` | `vault/secrets.vault.yml` |
+| LiteLLM salt key (never changes) | `llm_gateway_secrets_values.litellm_salt_key` | `vault/secrets.vault.yml` |
+| Phoenix database password | `llm_gateway_secrets_values.phoenix_postgres_password` | `vault/secrets.vault.yml` |
+| LiteLLM database password | `llm_gateway_secrets_values.litellm_postgres_password` | `vault/secrets.vault.yml` |
+| OpenAI key | `llm_gateway_secrets_values.openai_api_key` (prod) or `OPENAI_API_KEY` in the controller's environment (dev) | `vault/secrets.vault.yml` (add it with `ansible-vault edit`) |
+| virtual keys | `litellm_keys_secrets` (alias → secret) | `vault/litellm_keys.vault.yml` |
 """
 
 

@@ -149,8 +149,8 @@ def psql(service: str, sql: str) -> list[str]:
 
 
 def vault_files() -> list[Path]:
-    """The inventory's vault files: in group_vars/llm_gateway/ or in the inventory's vault/ folder."""
-    return sorted([*INVENTORY.parent.glob("group_vars/llm_gateway/*.vault.yml"), *INVENTORY.parent.glob("vault/*.vault.yml")])
+    """The inventory's vault files (its vault/ folder)."""
+    return sorted(INVENTORY.parent.glob("vault/*.vault.yml"))
 
 
 def vault() -> dict:

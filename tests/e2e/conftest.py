@@ -1,7 +1,7 @@
 """End-to-end checks of a deployed stack: run by molecule's verifier, or by hand against any deployment.
 
 Settings come from the environment (defaults fit the dev inventory on this host):
-  LLM_GATEWAY_VAULT_DIR   folder of the inventory's *.vault.yml files (decrypted with ANSIBLE_VAULT_IDENTITY_LIST)
+  LLM_GATEWAY_VAULT_DIR   the inventory's vault folder (its *.vault.yml files are decrypted with ANSIBLE_VAULT_IDENTITY_LIST)
   PHOENIX_URL, LITELLM_URL, REASONING_API_URL   published URLs
   FAKE_OPENAI_URL         the test upstream's URL; its checks need it (the test stack always sets it)
 """
@@ -27,7 +27,7 @@ CONTAINERS = {
 
 
 def _vault_vars() -> dict:
-    folder = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/group_vars/llm_gateway"))
+    folder = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/vault"))
     merged: dict = {}
     for path in sorted(folder.glob("*.vault.yml")):
         plaintext = subprocess.run(

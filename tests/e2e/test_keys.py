@@ -19,10 +19,10 @@ from conftest import container_env, key_info, sha256_hex
 
 DEFAULT_KEYS = {"litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
-VAULT_DIR = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/group_vars/llm_gateway"))
+VAULT_DIR = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/vault"))
 VAULT_FILES = {
     "secrets.vault.yml": "llm_gateway_secrets_values",
-    "litellm_keys_wanted.vault.yml": "litellm_keys_secrets",
+    "litellm_keys.vault.yml": "litellm_keys_secrets",
 }
 
 

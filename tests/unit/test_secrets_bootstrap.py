@@ -2,7 +2,7 @@
 
 Each test copies inventories/dev (hosts.yml, group_vars/llm_gateway/main.yml) into a temporary directory and runs
 the real playbook with a throwaway "dev" vault password, so the secrets land in
-<tmp inventory>/group_vars/llm_gateway/secrets.vault.yml and the next run loads them from there, as in dev.
+<tmp inventory>/vault/secrets.vault.yml and the next run loads them from there, as in dev.
 """
 
 import dataclasses
@@ -24,7 +24,7 @@ ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_VAULT = pathlib.Path(sys.executable).parent / "ansible-vault"
 PASSWORD = f"unit-secrets-{uuid.uuid4().hex}"
 SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password"]
-DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "secrets.vault.yml"
+DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "vault" / "secrets.vault.yml"
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def inventory(tmp_path):
 
 
 def vault_file(inv):
-    return inv / "group_vars" / "llm_gateway" / "secrets.vault.yml"
+    return inv / "vault" / "secrets.vault.yml"
 
 
 def ansible_env(inv, password=PASSWORD):
@@ -84,6 +84,7 @@ def held_secrets(inv):
 
 def seed(inv, values, password=PASSWORD):
     """Write the vault file as an earlier run (or the operator) would have."""
+    vault_file(inv).parent.mkdir(exist_ok=True)
     subprocess.run([str(ANSIBLE_VAULT), "encrypt", "--encrypt-vault-id", "dev", "--output", str(vault_file(inv)), "-"],
                    input=yaml.safe_dump({"llm_gateway_secrets_values": values}), env=ansible_env(inv, password),
                    capture_output=True, text=True, timeout=60, check=True)
@@ -205,10 +206,10 @@ def test_a_vault_file_that_will_not_decrypt_stops_the_run_before_any_task(invent
     run = run_secrets(inventory)
 
     assert run.rc != 0, run.out
-    assert "TASK [" not in run.out  # stopped while loading the inventory's group_vars
-    # What ansible-core 2.21 says, verbatim. It names neither the file nor the fix (use the identity that
-    # encrypted it: --vault-id dev@<password file or prompt>); reported, deliberately not papered over here.
-    assert error_message(run.out) == "Decryption failed (no vault secrets were found that could decrypt)."
+    assert "TASK [" not in run.out  # stopped while loading the inventory's vault folder, before any task
+    message = error_message(run.out)
+    assert f"Cannot decrypt {vault_file(inventory)}" in message
+    assert "encrypted for vault identity 'dev'" in message and "--vault-id dev@prompt" in message
     assert snapshot(vault_file(inventory)) == before
 
 
