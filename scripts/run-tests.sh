@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it (README: `make test`):
 #   toolchain → offline images → lint and syntax → unit tests → module integration tests (real LiteLLM)
-#   → molecule test (full stack: converge, idempotence, end-to-end verify, destroy).
+#   → molecule test (full stack: converge, idempotence, check, end-to-end verify, destroy)
+#   → molecule test -s day2 (compose migration, ops playbooks, upgrade, reset on a second, isolated stack).
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ step app-unit bash -c '[ -x .venv-app/bin/python ] || "$(.venv/bin/python -c "im
   cd app && ../.venv-app/bin/python -m pytest -q -p no:cacheprovider --junitxml="$0/app.xml" tests' "$results"
 step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
 step molecule molecule test
+step molecule-day2 molecule test -s day2
 
 # Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
 .venv/bin/python - "$results" <<'PY'
@@ -47,7 +49,7 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
     f.write(f"{passed} {failed} {skipped}\n")
 PY
 read -r passed failed skipped < "$results/summary"
-for report in unit app integration e2e; do
+for report in unit app integration e2e day2; do
   [ -s "$results/$report.xml" ] || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")
