@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON_VERSION=3.12
 find_python() {
-  for candidate in "python$PYTHON_VERSION" "$HOME/.pyenv/versions/$PYTHON_VERSION".*/bin/python; do
-    if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return; fi
+  # A pyenv shim answers `command -v` without being runnable: try each candidate for real.
+  for candidate in "$HOME/.pyenv/versions/$PYTHON_VERSION".*/bin/python "python$PYTHON_VERSION"; do
+    if "$candidate" -c 'import venv' >/dev/null 2>&1; then command -v "$candidate"; return; fi
   done
   echo "Python $PYTHON_VERSION not found: install it (pyenv install $PYTHON_VERSION or apt) and retry" >&2
   exit 1

@@ -22,6 +22,7 @@ step() {  # step NAME COMMAND...: run, time, remember failures, go on
 }
 
 step bootstrap scripts/bootstrap.sh
+if [ ${#failed_steps[@]} -gt 0 ]; then echo "0 passed, 1 failed"; exit 1; fi  # nothing runs without the toolchain
 step images images/build.sh
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
@@ -48,7 +49,8 @@ for report in sorted(pathlib.Path(sys.argv[1]).glob("*.xml")):
 with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
     f.write(f"{passed} {failed} {skipped}\n")
 PY
-read -r passed failed skipped < "$results/summary"
+passed=0 failed=0 skipped=0
+[ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
 for report in unit app integration e2e day2; do
   [ -s "$results/$report.xml" ] || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
