@@ -214,3 +214,21 @@ def _ansible_vault_view(path: Path, identity_list: str | None = None, check: boo
         assert result.returncode == 0, result.stderr
         return result.stdout
     return result
+
+
+def test_keys_step_again_changes_nothing_and_leaves_the_vault_byte_identical():
+    """A second run of the key step (playbooks/keys.yml) sends no write and does not rewrite the vault files."""
+    inventory = os.environ.get("LLM_GATEWAY_INVENTORY")
+    if not inventory:
+        pytest.fail("LLM_GATEWAY_INVENTORY is not set: the inventory of the deployed stack (molecule sets it)")
+    files = sorted(VAULT_DIR.glob("*.vault.yml"))
+    before = {path: (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns) for path in files}
+    run = subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(Path(__file__).resolve().parents[2] / "playbooks/keys.yml")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    recap = [line for line in run.stdout.splitlines() if "ok=" in line and "changed=" in line]
+    assert recap and all("changed=0" in line for line in recap), recap
+    after = {path: (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns) for path in files}
+    assert after == before

@@ -196,6 +196,24 @@ def test_without_generation_a_complete_vault_passes(inventory):
     assert snapshot(vault_file(inventory)) == before
 
 
+def test_an_external_secret_is_required_and_never_generated(inventory):
+    """As in prod: the OpenAI key must be in the vault; generation on or off, nothing invents it."""
+    set_inventory_var(inventory, "llm_gateway_secrets_external", ["openai_api_key"])
+    seed(inventory, {name: f"held-{name}-0123456789abcdef" for name in SECRETS})
+    before = snapshot(vault_file(inventory))
+
+    run = run_secrets(inventory)
+
+    assert run.rc != 0, run.out
+    message = error_message(run.out)
+    assert f"{vault_file(inventory)} lacks openai_api_key, which is never generated" in message
+    assert "ansible-vault edit --vault-id dev@prompt" in message
+    assert snapshot(vault_file(inventory)) == before
+
+    seed(inventory, {name: f"held-{name}-0123456789abcdef" for name in [*SECRETS, "openai_api_key"]})
+    assert run_secrets(inventory).rc == 0
+
+
 # -- a vault that will not decrypt --------------------------------------------------------------------------------
 
 
