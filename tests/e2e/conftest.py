@@ -96,3 +96,12 @@ def key_info(http, urls, master_headers, key: str) -> dict:
     response = http.get(f"{urls['litellm']}/key/info", params={"key": sha256_hex(key)}, headers=master_headers)
     assert response.status_code == 200, response.text
     return response.json()["info"]
+
+
+def litellm_chat(http, urls, key: str, content: str, model: str = "gpt-4o-mini"):
+    """One chat completion straight to LiteLLM with the given key; the response, whatever its status."""
+    return http.post(
+        f"{urls['litellm']}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": model, "messages": [{"role": "user", "content": content}]},
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import container_env, key_info, sha256_hex
+from conftest import container_env, key_info, litellm_chat, sha256_hex
 
 DEFAULT_KEYS = {"litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
@@ -92,11 +92,7 @@ def test_app_container_key_is_the_vaults_key(inspect, vault_vars):
 def test_app_key_completes_a_chat(http, urls, inspect, proxy_models):
     app_key = container_env(inspect("app"))["LLM_API_KEY"]
     marker = f"e2e-key-{uuid.uuid4().hex}"
-    response = http.post(
-        f"{urls['litellm']}/v1/chat/completions",
-        headers={"Authorization": f"Bearer {app_key}"},
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": marker}]},
-    )
+    response = litellm_chat(http, urls, app_key, marker)
     assert response.status_code == 200, response.text
     assert marker in response.json()["choices"][0]["message"]["content"]
 
@@ -116,11 +112,7 @@ def test_app_key_is_refused_a_model_outside_its_list(http, urls, inspect, master
     """LiteLLM refuses before any upstream call: 403 key_model_access_denied (the key lists the proxy's models)."""
     app_key = container_env(inspect("app"))["LLM_API_KEY"]
     model = f"not-deployed-{uuid.uuid4().hex[:8]}"
-    response = http.post(
-        f"{urls['litellm']}/v1/chat/completions",
-        headers={"Authorization": f"Bearer {app_key}"},
-        json={"model": model, "messages": [{"role": "user", "content": "hello"}]},
-    )
+    response = litellm_chat(http, urls, app_key, "hello", model=model)
     error = response.json()["error"]
     assert (response.status_code, error["type"], error["param"]) == (403, "key_model_access_denied", "model")
     assert model in error["message"]
@@ -131,23 +123,14 @@ def test_app_key_is_refused_a_model_outside_its_list(http, urls, inspect, master
 def test_a_key_limited_to_one_model_gets_403_for_another(http, urls, restricted_key, proxy_models):
     """LiteLLM enforces a key's model list: 200 for its model, 403 key_model_access_denied for any other."""
     key, allowed = restricted_key
-    headers = {"Authorization": f"Bearer {key}"}
-    ok = http.post(
-        f"{urls['litellm']}/v1/chat/completions",
-        headers=headers,
-        json={"model": allowed, "messages": [{"role": "user", "content": "allowed model"}]},
-    )
+    ok = litellm_chat(http, urls, key, "allowed model", model=allowed)
     assert ok.status_code == 200, ok.text
     for other in sorted(proxy_models - {allowed}) + [f"not-deployed-{uuid.uuid4().hex[:8]}"]:
-        refused = http.post(
-            f"{urls['litellm']}/v1/chat/completions",
-            headers=headers,
-            json={"model": other, "messages": [{"role": "user", "content": "other model"}]},
-        )
+        refused = litellm_chat(http, urls, key, "other model", model=other)
         assert refused.status_code == 403, f"{other}: {refused.status_code} {refused.text}"
         error = refused.json()["error"]
         assert (error["type"], error["param"], error["code"]) == ("key_model_access_denied", "model", "403")
-    listed = http.get(f"{urls['litellm']}/v1/models", headers=headers).json()["data"]
+    listed = http.get(f"{urls['litellm']}/v1/models", headers={"Authorization": f"Bearer {key}"}).json()["data"]
     assert [model["id"] for model in listed] == [allowed]
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import CONTAINERS, container_env
+from conftest import CONTAINERS, container_env, litellm_chat
 
 EXPECTED_PORTS = {
     "phoenix_db": {"5432/tcp": os.environ.get("PHOENIX_POSTGRES_PORT", "5432")},
@@ -78,11 +78,7 @@ def test_completion_with_the_master_key_reaches_the_upstream_with_the_real_key(
     http, urls, secrets, inspect, fake_openai_url
 ):
     http.delete(f"{fake_openai_url}/_fake/requests")
-    response = http.post(
-        f"{urls['litellm']}/v1/chat/completions",
-        headers={"Authorization": f"Bearer {secrets['litellm_master_key']}"},
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "ping from the stack test"}]},
-    )
+    response = litellm_chat(http, urls, secrets["litellm_master_key"], "ping from the stack test")
     assert response.status_code == 200, response.text
     assert "ping from the stack test" in response.json()["choices"][0]["message"]["content"]
     recorded = http.get(f"{fake_openai_url}/_fake/requests").json()
@@ -92,11 +88,7 @@ def test_completion_with_the_master_key_reaches_the_upstream_with_the_real_key(
 
 def test_litellm_spans_arrive_in_phoenix(http, urls, secrets):
     marker = f"trace-marker-{time.time_ns()}"
-    response = http.post(
-        f"{urls['litellm']}/v1/chat/completions",
-        headers={"Authorization": f"Bearer {secrets['litellm_master_key']}"},
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": marker}]},
-    )
+    response = litellm_chat(http, urls, secrets["litellm_master_key"], marker)
     assert response.status_code == 200, response.text
     project = os.environ.get("PHOENIX_PROJECT", "default")
     deadline = time.monotonic() + 60
