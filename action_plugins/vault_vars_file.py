@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+import time
 
 import yaml
 
@@ -13,11 +15,16 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.parsing.vault import AnsibleVaultError, VaultLib, is_encrypted, match_encrypt_secret
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+display = Display()
 
 ARGUMENT_SPEC = {
     "path": {"type": "path", "required": True},
     "content": {"type": "dict", "required": True, "no_log": True},
     "vault_id": {"type": "str", "required": True},
+    "expect": {"type": "dict", "no_log": True},
+    "lock_timeout": {"type": "int", "default": 120},
 }
 
 
@@ -30,23 +37,31 @@ class ActionModule(ActionBase):
         _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         path, vault_id = args["path"], args["vault_id"]
         # Round-trip through YAML so the comparison sees plain data, whatever types the templating produced.
-        desired = yaml.safe_load(yaml.safe_dump(_plain(args["content"]))) or {}
+        managed = yaml.safe_load(yaml.safe_dump(_plain(args["content"]))) or {}
         vault = VaultLib(self._loader._vault.secrets)  # the identities this run was started with
 
-        current = self._read(vault, path)
-        changed = current != desired
-        result.update(changed=changed, path=path, variables=sorted(desired))
-        if self._task.diff and changed:
-            # Names only: which variables appear, disappear or change; never a value.
-            result["diff"] = {
-                "before_header": path, "after_header": path,
-                "before": _names_with_state(current, desired, "before"),
-                "after": _names_with_state(current, desired, "after"),
-            }
-        if changed:
-            secret = self._encrypt_secret(vault, vault_id, path)  # also in check mode: a real run would need it
-            if not self._task.check_mode:
-                self._write(vault, vault_id, secret, path, desired)
+        directory = os.path.dirname(path) or "."
+        if not self._task.check_mode:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        # Read, compare and write under the vault folder's lock: two runs never interleave their writes.
+        with _locked(directory, args["lock_timeout"], enabled=not self._task.check_mode):
+            current = self._read(vault, path)
+            if args["expect"] is not None:
+                _refuse_if_changed_since_read(path, current, yaml.safe_load(yaml.safe_dump(_plain(args["expect"]))))
+            desired = dict(current or {}, **managed)  # variables this task does not manage stay as they are
+            changed = current != desired
+            result.update(changed=changed, path=path, variables=sorted(desired))
+            if self._task.diff and changed:
+                # Names only: which variables appear, disappear or change; never a value.
+                result["diff"] = {
+                    "before_header": path, "after_header": path,
+                    "before": _names_with_state(current, desired, "before"),
+                    "after": _names_with_state(current, desired, "after"),
+                }
+            if changed:
+                secret = self._encrypt_secret(vault, vault_id, path)  # also in check mode: a real run would need it
+                if not self._task.check_mode:
+                    self._write(vault, vault_id, secret, path, desired)
         return result
 
     def _read(self, vault, path):
@@ -82,7 +97,6 @@ class ActionModule(ActionBase):
         plaintext = header + yaml.safe_dump(content, default_flow_style=False, sort_keys=True)
         ciphertext = vault.encrypt(to_bytes(plaintext), secret=secret, vault_id=vault_id)
         directory = os.path.dirname(path) or "."
-        os.makedirs(directory, mode=0o700, exist_ok=True)
         # Same directory, then rename: readers never see a half-written file.
         fd, tmp_path = tempfile.mkstemp(prefix=".vault-", dir=directory)
         try:
@@ -93,6 +107,76 @@ class ActionModule(ActionBase):
         except BaseException:
             os.unlink(tmp_path)
             raise
+
+
+def _refuse_if_changed_since_read(path, current, expect):
+    """Another run wrote one of our variables after this run read the file: writing now would lose its values."""
+    moved = sorted(name for name, value in expect.items() if ((current or {}).get(name) or None) != (value or None))
+    if moved:
+        raise AnsibleError(
+            f"{path} changed since this run read it: another run wrote {', '.join(moved)} in the meantime. "
+            f"Nothing was written, so the secrets that run made are kept. Run again: it will use them."
+        )
+
+
+class _locked:
+    """An exclusive flock on the vault folder (released by the kernel when the holder exits, so never stale)."""
+
+    def __init__(self, directory, timeout, enabled=True):
+        self.directory, self.timeout, self.enabled, self.fd = directory, timeout, enabled, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        self.fd = os.open(self.directory, os.O_RDONLY)
+        start, announced = time.monotonic(), False
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited >= self.timeout:
+                    holder = _lock_holder(self.fd)
+                    os.close(self.fd)
+                    raise AnsibleError(
+                        f"Gave up after {waited:.0f} s waiting for the lock of {self.directory}, held by "
+                        f"{holder}. Another run is writing this inventory's vault: let it finish, then "
+                        f"run again (the lock goes away with the process that holds it)."
+                    ) from None
+                if not announced:
+                    display.display(f"Waiting for the lock of {self.directory}, held by {_lock_holder(self.fd)}")
+                    announced = True
+                time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+
+
+def _lock_holder(fd):
+    """The process holding a flock on fd's inode (from /proc/locks): pid, command line and start time."""
+    inode = os.fstat(fd).st_ino
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                # 1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF  (a "->" marks a waiter, not the holder)
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+                    return _describe_process(int(fields[4]))
+    except OSError:
+        pass
+    return "another process"
+
+
+def _describe_process(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        started = time.strftime("%H:%M:%S", time.localtime(os.stat(f"/proc/{pid}").st_mtime))
+    except OSError:
+        return f"pid {pid}"
+    return f"pid {pid} ({command[:200]}, running since {started})"
 
 
 def _vault_id_of(data):

@@ -11,8 +11,16 @@ module: vault_vars_file
 short_description: Write variables into an ansible-vault encrypted vars file on the controller, idempotently
 description:
   - Runs on the controller (action plugin). Decrypts O(path) with the vault identities the run was started with,
-    compares its variables with O(content), and only when they differ encrypts O(content) with the identity
-    O(vault_id) and replaces the file atomically (temporary file in the same directory, then rename), mode 0600.
+    compares the variables of O(content) with those in the file, and only when they differ encrypts the file's
+    variables, updated with O(content), with the identity O(vault_id) and replaces the file atomically (temporary
+    file in the same directory, then rename), mode 0600.
+  - Top-level variables of the file that O(content) does not name are kept as they are: an operator may add their
+    own variables to the same file.
+  - Reading, comparing and writing happen under an exclusive lock on the file's folder, so two runs on one
+    inventory never interleave. A run that waits says which process holds the lock; after O(lock_timeout) seconds it
+    fails, naming that process.
+  - With O(expect), the write is refused when the file's values of those variables are no longer the ones this run
+    read: another run wrote them in the meantime, and overwriting would lose its secrets.
   - Re-encrypting identical content would change the file at every run; comparing plaintext keeps it byte-identical.
   - In check mode nothing is written. In diff mode the names of new and changed variables are shown, never a value.
 options:
@@ -21,14 +29,24 @@ options:
     type: path
     required: true
   content:
-    description: The variables the file must hold, exactly.
+    description: The top-level variables this task manages and the values the file must hold for them.
     type: dict
     required: true
+  expect:
+    description:
+      - The values of the managed variables as this run read them (an absent variable as an empty value).
+      - When the file holds other values for them, nothing is written and the task fails.
+    type: dict
+  lock_timeout:
+    description: Seconds to wait for another run's lock on the vault folder before failing.
+    type: int
+    default: 120
   vault_id:
     description: Label of the vault identity to encrypt with (C(dev), C(prod), ...); its password must be loaded.
     type: str
     required: true
 notes:
+  - The lock is a C(flock) on the folder, released by the kernel when its holder exits: it cannot go stale.
   - Fails with a message that says what to do when the file exists but is not encrypted, cannot be decrypted with
     the loaded identities, or no password of O(vault_id) is loaded.
 attributes:
@@ -47,6 +65,8 @@ EXAMPLES = r"""
     vault_id: prod
     content:
       llm_gateway_secrets: "{{ secrets }}"
+    expect:
+      llm_gateway_secrets: "{{ secrets_as_read }}"
   delegate_to: localhost
   run_once: true
   no_log: true

@@ -6,6 +6,7 @@ the real playbook with a throwaway "dev" vault password, so the secrets land in
 """
 
 import dataclasses
+import fcntl
 import os
 import pathlib
 import re
@@ -13,6 +14,8 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 import pytest
@@ -133,6 +136,17 @@ def test_second_run_changes_nothing_and_leaves_the_file_byte_identical(inventory
     assert held_secrets(inventory) == secrets
 
 
+def test_a_run_on_an_inventory_with_a_vault_prints_no_warning(inventory):
+    # The vault/ folder sits inside the inventory directory: parsed as an inventory source, its files would become
+    # groups, with a warning naming each secret's variable.
+    assert run_secrets(inventory).rc == 0
+
+    run = run_secrets(inventory)
+
+    assert run.rc == 0, run.out
+    assert "[WARNING]" not in run.out, run.out
+
+
 def test_a_held_secret_is_never_regenerated(inventory):
     salt = "sk-" + "PreSeededSalt" * 3
     openai = "sk-operator-set-openai-key-0123456789"
@@ -229,6 +243,63 @@ def test_a_vault_file_that_will_not_decrypt_stops_the_run_before_any_task(invent
     assert f"Cannot decrypt {vault_file(inventory)}" in message
     assert "encrypted for vault identity 'dev'" in message and "--vault-id dev@prompt" in message
     assert snapshot(vault_file(inventory)) == before
+
+
+# -- two runs at once ----------------------------------------------------------------------------------------------
+
+
+class Started:
+    """ansible-playbook playbooks/secrets.yml in the background, its output collected line by line."""
+
+    def __init__(self, inv):
+        env = dict(ansible_env(inv), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "playbooks/secrets.yml"], cwd=ROOT,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self.reader.start()
+
+    def wait_for(self, text, timeout=90):
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, f"no {text!r} after {timeout} s:\n{''.join(self.lines)}"
+            time.sleep(0.2)
+
+    def finish(self):
+        rc = self.proc.wait(timeout=120)
+        self.reader.join(timeout=10)
+        return Run(rc, "".join(self.lines), None)
+
+
+def test_two_first_runs_at_once_never_lose_a_secret(inventory):
+    # Both runs read an empty vault and generate their secrets; the test holds the vault folder's lock until both
+    # wait on it, so both reach the write at once, as two operators starting together would.
+    folder = vault_file(inventory).parent
+    folder.mkdir()
+    lock = os.open(folder, os.O_RDONLY)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        runs = [Started(inventory), Started(inventory)]
+        for run in runs:
+            run.wait_for(f"Waiting for the lock of {folder}, held by pid {os.getpid()}")
+    finally:
+        os.close(lock)
+    results = [run.finish() for run in runs]
+
+    assert sorted(r.rc == 0 for r in results) == [False, True], "\n".join(r.out for r in results)
+    refused = next(r for r in results if r.rc != 0)
+    message = error_message(refused.out)
+    assert f"{vault_file(inventory)} changed since this run read it: another run wrote llm_gateway_secrets_values" in message
+    kept = held_secrets(inventory)
+    assert sorted(kept) == sorted(SECRETS)
+    # The refused run wrote nothing; running it again adopts the secrets the other run made.
+    before = snapshot(vault_file(inventory))
+    again = run_secrets(inventory)
+    assert (again.rc, again.changed) == (0, 0), again.out
+    assert snapshot(vault_file(inventory)) == before
+    leaked = [name for name, value in kept.items() for r in results if value in r.out]
+    assert not leaked
 
 
 # -- values never shown ---------------------------------------------------------------------------------------------

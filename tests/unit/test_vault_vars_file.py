@@ -4,7 +4,9 @@ The run's only vault identity is "dev" with a throwaway password (ANSIBLE_VAULT_
 (tests/unit/playbooks/vault_vars_file.yml) has no no_log, so any value shown would come from the action itself.
 """
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import pathlib
@@ -50,10 +52,11 @@ def ansible_env(tmp_path, password=PASSWORD):
     return env
 
 
-def write_vault(tmp_path, path, content, *args, vault_id="dev"):
-    """Run the vault_vars_file playbook: vault_vars_file path=path vault_id=vault_id content=content."""
+def write_vault(tmp_path, path, content, *args, vault_id="dev", **options):
+    """Run the vault_vars_file playbook: vault_vars_file path=path vault_id=vault_id content=content [expect, lock_timeout]."""
     env = ansible_env(tmp_path)
     extra = {"test_vault_path": str(path), "test_vault_id": vault_id, "test_content": content}
+    extra.update({f"test_{name}": value for name, value in options.items()})
     cmd = [str(ANSIBLE_PLAYBOOK), "-i", str(INVENTORY), str(PLAYBOOKS / "vault_vars_file.yml"), "-e", json.dumps(extra)]
     done = subprocess.run(cmd + list(args), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=120)
@@ -75,6 +78,17 @@ def encrypt_with(tmp_path, path, content, password):
                    text=True, timeout=60, check=True)
 
 
+
+
+@contextlib.contextmanager
+def holding_lock(directory):
+    """Hold the vault folder's lock from this process, as another run would."""
+    fd = os.open(directory, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def assert_no_value_in(output, *values):
@@ -159,6 +173,66 @@ def test_check_mode_writes_nothing(tmp_path):
     assert (changed_file.rc, changed_file.changed) == (0, 1), changed_file.out
     assert "a: (hidden, changed)" in changed_file.out
     assert snapshot(path) == before
+
+
+# -- variables the task does not manage, concurrent runs -----------------------------------------------------------
+
+
+def test_variables_the_task_does_not_manage_are_kept(tmp_path):
+    path = tmp_path / "secrets.vault.yml"
+    operator_owned = {"operator_token": secret("operator"), "operator_settings": {"region": "eu"}}
+    encrypt_with(tmp_path, path, {"managed": {"a": secret("old")}, **operator_owned}, password=PASSWORD)
+    managed = {"managed": {"a": secret("new")}}
+
+    run = write_vault(tmp_path, path, managed, "--diff")
+
+    assert (run.rc, run.changed) == (0, 1), run.out
+    assert read_vault(tmp_path, path) == {**managed, **operator_owned}
+    assert "operator_token: (hidden, unchanged)" in run.out
+    assert_no_value_in(run.out, operator_owned["operator_token"], managed["managed"]["a"])
+
+
+def test_a_write_is_refused_when_the_file_changed_since_the_run_read_it(tmp_path):
+    path = tmp_path / "secrets.vault.yml"
+    written_meanwhile = {"s": {"a": secret("other-run")}}
+    encrypt_with(tmp_path, path, written_meanwhile, password=PASSWORD)
+    before = snapshot(path)
+
+    run = write_vault(tmp_path, path, {"s": {"a": secret("this-run")}}, expect={"s": {}})
+
+    assert run.rc != 0, run.out
+    message = error_message(run.out)
+    assert f"{path} changed since this run read it: another run wrote s in the meantime" in message
+    assert "Nothing was written" in message
+    assert snapshot(path) == before
+    assert_no_value_in(run.out, written_meanwhile["s"]["a"])
+
+
+def test_a_write_goes_ahead_when_the_file_holds_what_the_run_read(tmp_path):
+    path = tmp_path / "secrets.vault.yml"
+    as_read = {"s": {"a": secret("a")}}
+    encrypt_with(tmp_path, path, as_read, password=PASSWORD)
+    wanted = {"s": {"a": as_read["s"]["a"], "b": secret("b")}}
+
+    run = write_vault(tmp_path, path, wanted, expect=as_read)
+
+    assert (run.rc, run.changed) == (0, 1), run.out
+    assert read_vault(tmp_path, path) == wanted
+
+
+def test_a_held_lock_makes_the_write_wait_then_fail_naming_the_holder(tmp_path):
+    path = tmp_path / "vault" / "secrets.vault.yml"
+    path.parent.mkdir()
+
+    with holding_lock(path.parent):
+        run = write_vault(tmp_path, path, {"a": secret("a")}, lock_timeout=2)
+
+    assert run.rc != 0, run.out
+    assert f"Waiting for the lock of {path.parent}, held by pid {os.getpid()}" in run.out
+    message = error_message(run.out)
+    assert f"Gave up after 2 s waiting for the lock of {path.parent}, held by pid {os.getpid()} (" in message
+    assert "let it finish, then run again" in message
+    assert not path.exists()
 
 
 # -- clear failures ---------------------------------------------------------------------------------------------
