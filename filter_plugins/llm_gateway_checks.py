@@ -1,0 +1,109 @@
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0
+"""Checks of the stack's settings, as filters that return a list of problems (empty when the value is usable).
+
+Each problem names the entry and the value, so the assert that uses it can name the variable and stop the run
+before anything changes.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"^\S+$")
+_URL = re.compile(r"^https?://\S+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_LOOKING = re.compile(r"key|secret|password|token|database_url", re.IGNORECASE)
+# LiteLLM's durations: a count and a unit (s, m, h, d, w, mo), or a word it knows (litellm/litellm_core_utils/duration_parser.py).
+_DURATION = re.compile(r"^\d+(s|m|h|d|w|mo)$")
+_DURATION_WORDS = {"hourly", "daily", "weekly", "monthly"}
+_WILDCARDS = {"0.0.0.0", "::", ""}
+_KEY_LIMITS = ("max_budget", "rpm_limit", "tpm_limit", "max_parallel_requests")
+
+
+def model_list_problems(models):
+    """A LiteLLM model list: at least one entry; each a name without whitespace, a model, an http(s) api_base."""
+    if not isinstance(models, list) or not models:
+        return ["it is empty: list at least one model, e.g. [{name: gpt-4o, model: openai/gpt-4o}]"]
+    problems, seen = [], set()
+    for index, entry in enumerate(models):
+        if not isinstance(entry, dict):
+            problems.append(f"entry {index} is {entry!r}, not a mapping with name and model")
+            continue
+        name = entry.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            problems.append(f"entry {index} has the name {name!r}: give a non-empty name without whitespace")
+        if not isinstance(entry.get("model"), str) or not entry["model"].strip():
+            problems.append(f"entry {index} ({name!r}) has the model {entry.get('model')!r}: give provider/model, e.g. openai/gpt-4o")
+        api_base = entry.get("api_base")
+        if api_base not in (None, "") and not (isinstance(api_base, str) and _URL.match(api_base)):
+            problems.append(f"entry {index} ({name!r}) has the api_base {api_base!r}: give an http(s) URL or leave it out")
+        if name in seen:
+            problems.append(f"the name {name!r} is listed more than once: keep one entry per name")
+        seen.add(name)
+    return problems
+
+
+def key_problems(keys, served_models=None):
+    """Virtual keys: non-negative limits, durations LiteLLM parses, only models the proxy serves, unique aliases."""
+    served = set(served_models or [])
+    problems, seen = [], set()
+    for index, key in enumerate(keys or []):
+        alias = key.get("alias")
+        label = f"key {alias!r}"
+        if alias in seen:
+            problems.append(f"{label} is listed more than once: keep one entry per alias")
+        seen.add(alias)
+        for field in _KEY_LIMITS:
+            value = key.get(field)
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+                problems.append(f"{label} has {field}: {value!r}: give a number of 0 or more, or leave it out for no limit")
+        for field in ("duration", "budget_duration"):
+            value = key.get(field)
+            if value is not None and not (isinstance(value, str) and (_DURATION.match(value) or value.lower() in _DURATION_WORDS)):
+                problems.append(f"{label} has {field}: {value!r}: give a count and a unit such as 30d, 12h, 1mo (s, m, h, d, w, mo)")
+        unknown = [m for m in key.get("models") or [] if served and m not in served]
+        if unknown:
+            problems.append(f"{label} names models the proxy does not serve: {', '.join(map(str, unknown))} "
+                            f"(it serves {', '.join(sorted(served))})")
+    return problems
+
+
+def env_problems(env, secret_variable):
+    """Non-secret container environment: valid names, one-line values, and no name that looks like a secret."""
+    problems = []
+    for name, value in (env or {}).items():
+        if not _ENV_NAME.match(str(name)):
+            problems.append(f"{name!r} is not a valid environment variable name")
+        elif _SECRET_LOOKING.search(name):
+            problems.append(f"{name} looks secret: put it in {secret_variable}, which never reaches a file or a diff")
+        if isinstance(value, str) and (value != value.strip() or "\n" in value):
+            problems.append(f"{name} has the value {value!r}: no line break or leading/trailing whitespace")
+    return problems
+
+
+def port_clashes(published):
+    """{variable: [address, port] or None} -> the pairs of variables that would listen on the same host socket.
+
+    A wildcard address (0.0.0.0, ::) takes the port on every address.
+    """
+    taken, clashes = [], []
+    for variable, socket in published.items():
+        if not socket or socket[1] is None:
+            continue
+        address, port = str(socket[0]), int(socket[1])
+        for other, other_address, other_port in taken:
+            if port == other_port and (address == other_address or {address, other_address} & _WILDCARDS):
+                clashes.append(f"{other} ({other_address}:{other_port}) and {variable} ({address}:{port})")
+        taken.append((variable, address, port))
+    return clashes
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "llm_gateway_model_list_problems": model_list_problems,
+            "llm_gateway_key_problems": key_problems,
+            "llm_gateway_env_problems": env_problems,
+            "llm_gateway_port_clashes": port_clashes,
+        }

@@ -1,0 +1,79 @@
+"""filter_plugins/llm_gateway_checks.py: each check finds the problem, names the entry and the value, and passes
+good input."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+_PATH = pathlib.Path(__file__).resolve().parents[2] / "filter_plugins" / "llm_gateway_checks.py"
+_SPEC = importlib.util.spec_from_file_location("llm_gateway_checks", _PATH)
+checks = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(checks)
+
+GOOD_MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"},
+               {"name": "local", "model": "openai/local", "api_base": "http://fake-openai:8080/v1"}]
+
+
+def test_good_models_have_no_problem():
+    assert checks.model_list_problems(GOOD_MODELS) == []
+
+
+@pytest.mark.parametrize("models, expected", [
+    ([], "it is empty: list at least one model"),
+    ([{"name": "", "model": "openai/a"}], "entry 0 has the name '': give a non-empty name without whitespace"),
+    ([{"name": "gpt 4o", "model": "openai/a"}], "entry 0 has the name 'gpt 4o'"),
+    ([{"name": "a", "model": " "}], "entry 0 ('a') has the model ' ': give provider/model"),
+    ([{"name": "a", "model": "openai/a", "api_base": "fake-openai:8080"}],
+     "entry 0 ('a') has the api_base 'fake-openai:8080': give an http(s) URL"),
+    ([{"name": "a", "model": "openai/a"}, {"name": "a", "model": "openai/b"}], "the name 'a' is listed more than once"),
+    (["gpt-4o"], "entry 0 is 'gpt-4o', not a mapping"),
+])
+def test_bad_models_are_named_with_their_value(models, expected):
+    problems = checks.model_list_problems(models)
+    assert any(expected in p for p in problems), problems
+
+
+def test_good_keys_have_no_problem():
+    keys = [{"alias": "app", "models": ["gpt-4o"], "max_budget": 0, "rpm_limit": 60, "duration": "30d",
+             "budget_duration": "1mo"}, {"alias": "eval", "budget_duration": "monthly"}]
+    assert checks.key_problems(keys, ["gpt-4o", "gpt-4o-mini"]) == []
+
+
+@pytest.mark.parametrize("key, expected", [
+    ({"alias": "app", "max_budget": -1}, "key 'app' has max_budget: -1: give a number of 0 or more"),
+    ({"alias": "app", "rpm_limit": -5}, "key 'app' has rpm_limit: -5"),
+    ({"alias": "app", "tpm_limit": -1}, "key 'app' has tpm_limit: -1"),
+    ({"alias": "app", "max_parallel_requests": -2}, "key 'app' has max_parallel_requests: -2"),
+    ({"alias": "app", "duration": "thirty days"}, "key 'app' has duration: 'thirty days': give a count and a unit"),
+    ({"alias": "app", "duration": "30"}, "key 'app' has duration: '30'"),
+    ({"alias": "app", "budget_duration": "1y"}, "key 'app' has budget_duration: '1y'"),
+    ({"alias": "app", "models": ["gpt-5"]}, "key 'app' names models the proxy does not serve: gpt-5 (it serves gpt-4o)"),
+])
+def test_bad_keys_are_named_with_their_value(key, expected):
+    problems = checks.key_problems([key], ["gpt-4o"])
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_repeated_alias_is_a_problem():
+    assert checks.key_problems([{"alias": "a"}, {"alias": "a"}]) == ["key 'a' is listed more than once: keep one entry per alias"]
+
+
+def test_env_problems():
+    assert checks.env_problems({"PHOENIX_LOGGING_LEVEL": "info"}, "x_secret_env") == []
+    problems = checks.env_problems({"1BAD": "v", "MY_API_KEY": "v", "TRAILING": "v ", "LINES": "a\nb"}, "x_secret_env")
+    assert problems == [
+        "'1BAD' is not a valid environment variable name",
+        "MY_API_KEY looks secret: put it in x_secret_env, which never reaches a file or a diff",
+        "TRAILING has the value 'v ': no line break or leading/trailing whitespace",
+        "LINES has the value 'a\\nb': no line break or leading/trailing whitespace",
+    ]
+
+
+def test_port_clashes():
+    published = {"a_port": ["127.0.0.1", 6006], "b_port": ["127.0.0.1", 6006], "c_port": ["127.0.0.2", 6006],
+                 "d_port": ["0.0.0.0", 4000], "e_port": ["127.0.0.1", 4000], "f_port": None, "g_port": ["127.0.0.1", None]}
+    assert checks.port_clashes(published) == [
+        "a_port (127.0.0.1:6006) and b_port (127.0.0.1:6006)",
+        "d_port (0.0.0.0:4000) and e_port (127.0.0.1:4000)",
+    ]

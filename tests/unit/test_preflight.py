@@ -1,0 +1,111 @@
+"""site.yml refuses settings that span roles before it changes anything, naming the variable and the value.
+
+Each case runs the real site.yml on a throwaway copy of the dev inventory with one bad setting (-e). As a safety
+net the copy generates no secrets: should the preflight let a case through, the secrets step stops the run before
+any container or network is touched. The proof is the failed task being a preflight check, and no vault written.
+"""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+from ansible_output import error_message
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
+PREFLIGHT_TASKS = [t["name"] for t in yaml.safe_load((ROOT / "roles/llm_gateway_preflight/tasks/main.yml").read_text())]
+MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"}, {"name": "gpt-4o-mini", "model": "openai/gpt-4o-mini"}]
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    inv = tmp_path / "inventory"
+    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
+    shutil.copy(ROOT / "inventories" / "dev" / "hosts.yml", inv / "hosts.yml")
+    shutil.copy(ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "main.yml",
+                inv / "group_vars" / "llm_gateway" / "main.yml")
+    return inv
+
+
+def run_site(inv, variables):
+    password = inv.parent / "vault-password"
+    password.write_text(f"unit-{uuid.uuid4().hex}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password}",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(inv.parent / "ansible-local"))
+    extra = dict(variables, llm_gateway_secrets_generate=False)
+    return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "site.yml", "-e", json.dumps(extra)], cwd=ROOT,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
+
+
+def failed_task(output):
+    before_failure = re.split(r"^(?:fatal|failed): ", output, maxsplit=1, flags=re.M)[0]
+    headers = re.findall(r"^TASK \[(?:[\w.]+ : )?(.*?)\] \*+$", before_failure, re.M)
+    assert headers, f"no task failed:\n{output}"
+    return headers[-1]
+
+
+def keys(**settings):
+    return [{"alias": "litellm-dev"}, dict({"alias": "litellm-eval"}, **settings)]
+
+
+# (variables, what the message must say: the variable and the value)
+BAD_SETTINGS = {
+    "same host port": ({"reasoning_api_published_port": 6006},
+                       ["phoenix_published_http_port (127.0.0.1:6006) and reasoning_api_published_port (127.0.0.1:6006)"]),
+    "same port on a wildcard address": ({"reasoning_api_bind_address": "0.0.0.0", "reasoning_api_published_port": 4000},
+                                        ["litellm_published_port (127.0.0.1:4000) and reasoning_api_published_port (0.0.0.0:4000)"]),
+    "negative budget": ({"litellm_keys_wanted": keys(max_budget=-1)}, ["litellm_keys_wanted", "'litellm-eval' has max_budget: -1"]),
+    "negative limit": ({"litellm_keys_wanted": keys(rpm_limit=-10)}, ["litellm_keys_wanted", "'litellm-eval' has rpm_limit: -10"]),
+    "model not served": ({"litellm_keys_wanted": keys(models=["gpt-5"])},
+                         ["litellm_keys_wanted", "'litellm-eval' names models the proxy does not serve: gpt-5"]),
+    "unparsable duration": ({"litellm_keys_wanted": keys(duration="thirty days")},
+                            ["litellm_keys_wanted", "'litellm-eval' has duration: 'thirty days'"]),
+    "empty model name": ({"llm_gateway_models": [*MODELS, {"name": "", "model": "openai/x"}]},
+                         ["llm_gateway_models", "entry 2 has the name ''"]),
+    "model name with a space": ({"llm_gateway_models": [*MODELS, {"name": "gpt 4", "model": "openai/x"}]},
+                                ["llm_gateway_models", "entry 2 has the name 'gpt 4'"]),
+    "api_base not a URL": ({"llm_gateway_models": [{"name": "gpt-4o", "model": "openai/gpt-4o", "api_base": "fake:8080"}]},
+                           ["llm_gateway_models", "has the api_base 'fake:8080'"]),
+    "empty model list": ({"llm_gateway_models": []}, ["llm_gateway_models: it is empty"]),
+    "unknown image source": ({"llm_gateway_image_source": "foo"},
+                             ['llm_gateway_image_source is "foo": choose one of upstream, offline']),
+    "app key not wanted": ({"llm_gateway_app_key_alias": "litellm-app"},
+                           ['llm_gateway_app_key_alias is "litellm-app", which litellm_keys_wanted does not define',
+                            "litellm-dev, litellm-eval"]),
+    "app key wanted absent": ({"litellm_keys_wanted": [{"alias": "litellm-dev", "state": "absent"}]},
+                              ['llm_gateway_app_key_alias is "litellm-dev"', "(it defines none)"]),
+    "litellm unpublished": ({"litellm_published_port": None},
+                            ["litellm_published_port is null", "the keys step reaches LiteLLM through its published port"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SETTINGS)
+def test_bad_settings_stop_site_yml_before_anything_changes(case, inventory):
+    variables, expected = BAD_SETTINGS[case]
+
+    run = run_site(inventory, variables)
+
+    assert run.returncode != 0, run.stdout
+    assert failed_task(run.stdout) in PREFLIGHT_TASKS, run.stdout
+    message = error_message(run.stdout)
+    for text in expected:
+        assert text in message, run.stdout
+    assert not (inventory / "vault").exists()
+
+
+def test_the_dev_settings_pass_the_preflight(inventory):
+    run = run_site(inventory, {})
+
+    # It goes on to the secrets step, which stops it here: this copy generates no secrets.
+    assert run.returncode != 0
+    assert failed_task(run.stdout) == "Refuse to run without the secrets this inventory must already hold", run.stdout
+    for task in PREFLIGHT_TASKS:
+        assert re.search(rf"^TASK \[llm_gateway_preflight : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
