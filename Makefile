@@ -8,7 +8,7 @@ CONFIRM ?=
 COMPOSE_PROJECT ?= reasoning-agent-api
 ANSIBLE_PLAYBOOK = .venv/bin/ansible-playbook -i inventories/$(ENV) $(if $(IMAGE_SOURCE),-e llm_gateway_image_source=$(IMAGE_SOURCE))
 
-.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm migrate test-day2 \
+.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm down purge migrate test-day2 \
 	litellm_setup litellm_logs litellm_restart litellm_reset
 
 dev: ## toolchain + the whole dev stack (IMAGE_SOURCE=offline where no registry is reachable)
@@ -43,6 +43,12 @@ rotate-keys: ## new secrets for ROTATE=alias,alias (default: every key of the in
 
 reset-litellm: ## DESTRUCTIVE, needs CONFIRM=litellm: LiteLLM on an empty database, the inventory's keys with the same secrets
 	$(ANSIBLE_PLAYBOOK) playbooks/reset_litellm.yml $(if $(CONFIRM),-e confirm_reset=$(CONFIRM))
+
+down: ## stop and remove the stack's containers; volumes, vault and images stay (site.yml brings it back)
+	$(ANSIBLE_PLAYBOOK) playbooks/down.yml
+
+purge: ## DESTRUCTIVE, needs CONFIRM=<inventory name, e.g. dev>: down, then delete the data volumes and the network
+	$(ANSIBLE_PLAYBOOK) playbooks/purge.yml $(if $(CONFIRM),-e confirm_purge=$(CONFIRM))
 
 migrate: ## adopt the seed's docker compose deployment (COMPOSE_PROJECT), then deploy the stack
 	$(ANSIBLE_PLAYBOOK) playbooks/migrate_from_compose.yml -e compose_project=$(COMPOSE_PROJECT)

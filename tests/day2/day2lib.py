@@ -184,13 +184,13 @@ def snapshot() -> dict[str, tuple[str, str]]:
     return {svc: (info["Id"], info["State"]["StartedAt"]) for svc, name in CONTAINERS.items() if (info := inspect(name))}
 
 
-def chat(client: httpx.Client, base: str, key: str | None, text: str) -> httpx.Response:
+def chat(client: httpx.Client, base: str, key: str | None, text: str, model: str = "gpt-4o-mini",
+         metadata: dict | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return client.post(
-        f"{base}/v1/chat/completions",
-        headers=headers,
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
-    )
+    body = {"model": model, "messages": [{"role": "user", "content": text}]}
+    if metadata:
+        body["metadata"] = metadata
+    return client.post(f"{base}/v1/chat/completions", headers=headers, json=body)
 
 
 def app_chat(client: httpx.Client, text: str) -> httpx.Response:

@@ -1,0 +1,75 @@
+"""Teardown: down.yml removes the containers and keeps the data; site.yml brings the same stack back; purge.yml is
+refused unless it names the inventory, then deletes the volumes and the network too. Runs last: it ends the stack."""
+
+from __future__ import annotations
+
+import time
+
+from day2lib import CONTAINERS, INVENTORY, SETTINGS, UPGRADE_VARS, URLS, app_chat, chat, inspect, playbook, sh, spans, vault_bytes, vault, volume
+
+VOLUMES = [SETTINGS["phoenix_postgres_volume_name"], SETTINGS["litellm_postgres_volume_name"]]
+INVENTORY_NAME = INVENTORY.parent.name
+
+
+def network_exists() -> bool:
+    return sh("docker", "network", "inspect", SETTINGS["llm_gateway_network"], check=False).returncode == 0
+
+
+def marked_spans(http, marker: str) -> list[dict]:
+    return [s for s in spans(http) if marker in str(s.get("attributes", {}))]
+
+
+def test_down_keeps_the_data_and_site_brings_the_same_stack_back(http):
+    # Marked in the request's metadata, which its span keeps whether or not prompts are logged.
+    marker = f"day2-before-down-{time.time_ns()}"
+    app_key = vault()["litellm_keys_secrets"]["litellm-dev"]
+    assert chat(http, URLS["litellm"], app_key, "before down", metadata={"day2_marker": marker}).status_code == 200
+    deadline = time.monotonic() + 60
+    while not marked_spans(http, marker):
+        assert time.monotonic() < deadline, "the request's span never reached Phoenix"
+        time.sleep(2)
+    keys_before, vault_before = vault()["litellm_keys_secrets"], vault_bytes()
+
+    dry = playbook("playbooks/down.yml", check=True)
+    assert dry.rc == 0, dry
+    assert all(inspect(name) for name in CONTAINERS.values()), "the dry run removed a container"
+
+    down = playbook("playbooks/down.yml")
+    assert down.rc == 0, down
+    assert [name for name in CONTAINERS.values() if inspect(name)] == []
+    assert all(volume(name) for name in VOLUMES) and network_exists()
+    assert playbook("playbooks/down.yml").changed == 0
+
+    up = playbook("site.yml", extra=UPGRADE_VARS)
+    assert up.rc == 0, up
+    assert vault_bytes() == vault_before, "the vault changed: keys or secrets were made anew"
+    for alias, secret in keys_before.items():
+        response = chat(http, URLS["litellm"], secret, f"{alias} after down")
+        assert response.status_code == 200, response.text
+    assert marked_spans(http, marker), "Phoenix lost the traces from before down.yml"
+    assert app_chat(http, "after down and up").status_code == 200
+    again = playbook("site.yml", extra=UPGRADE_VARS)
+    assert (again.rc, again.changed) == (0, 0), again
+
+
+def test_purge_is_refused_without_the_inventorys_name():
+    for confirm in ([], ["-e", "confirm_purge=prod"]):
+        run = playbook("playbooks/purge.yml", *confirm)
+        assert run.rc != 0, run
+        assert run.changed == 0, run
+        assert f"of the inventory '{INVENTORY_NAME}'. Nothing was changed." in run.text, run
+        assert f"-e confirm_purge={INVENTORY_NAME}" in run.text, run
+    assert all(inspect(name) for name in CONTAINERS.values())
+    assert all(volume(name) for name in VOLUMES)
+
+
+def test_purge_named_deletes_containers_volumes_and_network_and_keeps_the_vault():
+    vault_before = vault_bytes()
+
+    run = playbook("playbooks/purge.yml", "-e", f"confirm_purge={INVENTORY_NAME}")
+
+    assert run.rc == 0, run
+    assert [name for name in CONTAINERS.values() if inspect(name)] == []
+    assert [name for name in VOLUMES if volume(name)] == []
+    assert not network_exists()
+    assert vault_bytes() == vault_before
