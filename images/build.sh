@@ -5,8 +5,8 @@
 # Usage (as root, from any directory):
 #   images/build.sh [--force] [IMAGE ...]
 # IMAGE is one of: base postgres phoenix litellm fake-openai (default: all of them, base first).
-# An image whose exact tag already exists is skipped unless --force is given. --force rebuilds the named
-# images (or all service images); it rebuilds the base image only when "base" is named explicitly, because
+# An image whose exact tag already exists, built from the same inputs, is skipped unless --force is given.
+# --force rebuilds the named images (or all service images); it rebuilds the base image only when "base" is named explicitly, because
 # a new base invalidates the layer cache of every other image.
 #
 # Environment:
@@ -186,13 +186,13 @@ for name in "${names[@]}"; do
     if [[ $name == base ]]; then
       [[ $force -eq 1 && $explicit -eq 1 ]] || { log "skip $name: $tag exists"; summary+=("$name $tag skipped (exists)"); continue; }
     elif [[ $force -eq 0 ]]; then
-      log "skip $name: $tag exists (use --force to rebuild)"
       extra=""; [[ $name == fake-openai && -f $FAKE_OPENAI_SERVER ]] && extra=$FAKE_OPENAI_SERVER
       built_hash=$(docker image inspect -f '{{index .Config.Labels "org.llm-gateway.context-hash"}}' "$tag" 2>/dev/null || true)
-      if [[ -n $built_hash && $built_hash != "$(context_hash "$here/$name" "$extra")" ]]; then
-        log "  note: images/$name changed since $tag was built; run with --force $name to rebuild it"
+      if [[ $built_hash == "$(context_hash "$here/$name" "$extra")" ]]; then
+        log "skip $name: $tag exists and images/$name is unchanged (use --force to rebuild)"
+        summary+=("$name $tag skipped (exists)"); continue
       fi
-      summary+=("$name $tag skipped (exists)"); continue
+      log "rebuild $name: images/$name changed since $tag was built"
     fi
   fi
   if [[ $name == fake-openai && $explicit -eq 0 && ! -f $FAKE_OPENAI_SERVER ]]; then

@@ -8,6 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,13 +27,21 @@ def proxy() -> FakeProxy:
 
 
 @pytest.fixture
-def make_client(proxy):
-    """make_client(**settings) -> TestClient of an app whose LLM proxy is ``proxy``."""
+def exporter() -> InMemorySpanExporter:
+    """The spans of the apps ``make_client`` builds, each exported as it ends."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def make_client(proxy, exporter):
+    """make_client(**settings) -> TestClient of an app on the fake ``proxy``, its spans sent to ``exporter``."""
     clients = []
 
     def make(raise_server_exceptions: bool = True, **overrides) -> TestClient:
         values = {"llm_api_key": VIRTUAL_KEY, "llm_base_url": "http://litellm:4000", **overrides}
-        app = create_app(Settings(**values), transport=httpx.MockTransport(proxy))
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        app = create_app(Settings(**values), transport=httpx.MockTransport(proxy), tracer_provider=provider)
         client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
         client.__enter__()
         clients.append(client)

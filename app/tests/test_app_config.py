@@ -12,6 +12,8 @@ def test_defaults_from_an_empty_environment():
     assert settings.default_routing_mode == "passthrough"
     assert settings.reasoning_max_steps == 3
     assert settings.llm_timeout_seconds == 120.0
+    assert settings.tracing_endpoint == ""
+    assert settings.tracing_project_name == "default"
 
 
 def test_every_setting_is_read_from_its_variable():
@@ -23,6 +25,8 @@ def test_every_setting_is_read_from_its_variable():
             "DEFAULT_ROUTING_MODE": "Auto",
             "REASONING_MAX_STEPS": "5",
             "LLM_TIMEOUT_SECONDS": "7.5",
+            "TRACING_ENDPOINT": " http://phoenix:6006/v1/traces ",
+            "TRACING_PROJECT_NAME": "reasoning",
         }
     )
     assert settings.llm_api_key == "sk-virtual"
@@ -32,6 +36,8 @@ def test_every_setting_is_read_from_its_variable():
     assert settings.default_routing_mode == "auto"
     assert settings.reasoning_max_steps == 5
     assert settings.llm_timeout_seconds == 7.5
+    assert settings.tracing_endpoint == "http://phoenix:6006/v1/traces"
+    assert settings.tracing_project_name == "reasoning"
 
 
 def test_empty_variables_mean_defaults():
@@ -50,6 +56,7 @@ def test_empty_variables_mean_defaults():
         ({"LLM_TIMEOUT_SECONDS": "-1"}, "LLM_TIMEOUT_SECONDS"),
         ({"LLM_TIMEOUT_SECONDS": "soon"}, "LLM_TIMEOUT_SECONDS"),
         ({"LLM_BASE_URL": "litellm:4000"}, "LLM_BASE_URL"),
+        ({"TRACING_ENDPOINT": "phoenix:6006"}, "TRACING_ENDPOINT"),
     ],
 )
 def test_invalid_values_name_their_variable(env, variable):

@@ -55,6 +55,7 @@ def urls() -> dict:
         "phoenix": os.environ.get("PHOENIX_URL", "http://127.0.0.1:6006"),
         "litellm": os.environ.get("LITELLM_URL", "http://127.0.0.1:4000"),
         "app": os.environ.get("REASONING_API_URL", "http://127.0.0.1:8000"),
+        "prometheus": os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:9090"),
     }
 
 

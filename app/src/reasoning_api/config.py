@@ -25,6 +25,10 @@ class Settings:
     default_routing_mode: str = "passthrough"
     reasoning_max_steps: int = 3
     llm_timeout_seconds: float = 120.0
+    # OTLP/HTTP traces URL (Phoenix's /v1/traces); empty turns tracing off.
+    tracing_endpoint: str = ""
+    # Phoenix project of the spans: LiteLLM's project, so that its spans and ours make one trace in one project.
+    tracing_project_name: str = "default"
 
     @property
     def llm_api_key_configured(self) -> bool:
@@ -56,6 +60,9 @@ class Settings:
         base_url = get("LLM_BASE_URL", cls.llm_base_url)
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"LLM_BASE_URL must be an http(s) URL, got {base_url!r}")
+        tracing_endpoint = env.get("TRACING_ENDPOINT", "").strip()
+        if tracing_endpoint and not tracing_endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"TRACING_ENDPOINT must be an http(s) URL or empty, got {tracing_endpoint!r}")
         return cls(
             llm_api_key=env.get("LLM_API_KEY", "").strip(),
             llm_base_url=normalize_base_url(base_url),
@@ -63,6 +70,8 @@ class Settings:
             default_routing_mode=mode,
             reasoning_max_steps=steps,
             llm_timeout_seconds=timeout,
+            tracing_endpoint=tracing_endpoint,
+            tracing_project_name=get("TRACING_PROJECT_NAME", cls.tracing_project_name),
         )
 
 

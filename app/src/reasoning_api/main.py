@@ -13,18 +13,25 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import get_current_span
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import Settings
 from .errors import APIError
 from .llm_client import LLMClient
+from .metrics import Metrics
+from .observation import RequestObserver
 from .passthrough import passthrough
 from .reasoning import reasoning
-from .routing import HEADER, classify, resolve_mode
+from .routing import HEADER, PATH_HEADER, classify, resolve_mode
+from .sessions import HEADER as SESSION_HEADER
+from .sessions import session_id
+from .tracing import SESSION_ID, tracer_of
+from .tracing import tracer_provider as configured_tracer_provider
 
 log = logging.getLogger("reasoning_api")
-PATH_HEADER = "X-Routing-Path"
 
 
 async def read_chat_body(request: Request) -> dict:
@@ -46,21 +53,34 @@ async def read_chat_body(request: Request) -> dict:
     return body
 
 
-def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """Build the app; ``transport`` lets tests put a fake LLM proxy behind the HTTP client."""
+def create_app(
+    settings: Settings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Build the app; ``transport`` lets tests put a fake LLM proxy behind the HTTP client, ``tracer_provider``
+    collect its spans in memory (default: the provider the settings configure, none when tracing is off)."""
     settings = settings or Settings.from_env()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    llm = LLMClient(settings, transport)
+    provider = tracer_provider or configured_tracer_provider(settings)
+    tracer = tracer_of(provider)
+    metrics = Metrics()
+    llm = LLMClient(settings, tracer, metrics, transport)
     if not settings.llm_api_key_configured:
         log.warning("LLM_API_KEY is not set: LLM routes will answer 503")
+    if provider is None:
+        log.info("TRACING_ENDPOINT is empty: tracing is off")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
         await llm.aclose()
+        if provider is not None:
+            provider.shutdown()  # exports the spans still queued
 
     app = FastAPI(title="reasoning-api", version=__version__, lifespan=lifespan)
+    app.add_middleware(RequestObserver, tracer=tracer, metrics=metrics, default_mode=settings.default_routing_mode)
     app.state.settings = settings
     app.state.llm = llm
 
@@ -92,7 +112,12 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
             "default_routing_mode": settings.default_routing_mode,
             "routing_classifier_model": settings.routing_classifier_model,
             "reasoning_max_steps": settings.reasoning_max_steps,
+            "tracing_enabled": provider is not None,
         }
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/v1/models")
     async def models() -> dict:
@@ -102,6 +127,9 @@ def create_app(settings: Settings | None = None, transport: httpx.AsyncBaseTrans
     async def chat_completions(request: Request) -> Response:
         mode = resolve_mode(request.headers.get(HEADER), settings.default_routing_mode)
         body = await read_chat_body(request)
+        session = session_id(request.headers.get(SESSION_HEADER), body)
+        if session is not None:
+            get_current_span().set_attribute(SESSION_ID, session)  # the request's root span (RequestObserver)
         llm.ensure_key()
         path = await classify(llm, settings, body) if mode == "auto" else mode
         log.info("chat completion: mode=%s path=%s stream=%s", mode, path, bool(body.get("stream")))

@@ -27,8 +27,8 @@ def wants_usage(body: dict) -> bool:
 async def passthrough(llm: LLMClient, body: dict, headers: dict) -> Response:
     upstream = with_metadata(body, METADATA)
     if not body.get("stream"):
-        return JSONResponse(await llm.chat(upstream), headers=headers)
+        return JSONResponse(await llm.chat(upstream, "passthrough"), headers=headers)
     options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
     upstream["stream_options"] = {**options, "include_usage": True}
-    stream = await llm.open_stream(upstream)
+    stream = await llm.open_stream(upstream, "passthrough")
     return streaming_response(stream, wants_usage(body), headers)

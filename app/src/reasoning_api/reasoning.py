@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 STEP_METADATA = {"component": "reasoning-agent", "operation": "step_generation"}
 SYNTHESIS_METADATA = {"component": "reasoning-agent", "operation": "synthesis"}
+STEPS_HEADER = "X-Reasoning-Steps"
 CONTINUE_ACTIONS = {"continue", "continue_thinking"}
 STEP_PARAMS = ("temperature", "top_p", "seed", "user")
 SYNTHESIS_PARAMS = STEP_PARAMS + (
@@ -78,14 +79,15 @@ def pick(body: dict, names: tuple) -> dict:
 async def generate_steps(llm: LLMClient, settings: Settings, body: dict) -> list[dict]:
     messages = [{"role": "system", "content": STEP_PROMPT}, *body["messages"]]
     steps: list[dict] = []
-    for _ in range(settings.reasoning_max_steps):
+    for number in range(1, settings.reasoning_max_steps + 1):
         request = {
             "model": body["model"],
             "messages": messages + [{"role": "assistant", "content": json.dumps(s)} for s in steps],
             "response_format": {"type": "json_object"},
             **pick(body, STEP_PARAMS),
         }
-        step = parse_step(message_content(await llm.chat(with_metadata(request, STEP_METADATA))))
+        completion = await llm.chat(with_metadata(request, STEP_METADATA), "reasoning_step", {"step": number})
+        step = parse_step(message_content(completion))
         steps.append(step)
         if step["next_action"] != "continue":
             break
@@ -112,8 +114,8 @@ def synthesis_request(body: dict, steps: list[dict]) -> dict:
 
 async def reasoning(llm: LLMClient, settings: Settings, body: dict, headers: dict) -> Response:
     steps = await generate_steps(llm, settings, body)
-    headers = {**headers, "X-Reasoning-Steps": str(len(steps))}
-    stream = await llm.open_stream(synthesis_request(body, steps))
+    headers = {**headers, STEPS_HEADER: str(len(steps))}
+    stream = await llm.open_stream(synthesis_request(body, steps), "synthesis")
     if body.get("stream"):
         return streaming_response(stream, wants_usage(body), headers)
     return JSONResponse(await accumulate(stream), headers=headers)

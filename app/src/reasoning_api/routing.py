@@ -13,6 +13,7 @@ from .passthrough import with_metadata
 log = logging.getLogger(__name__)
 
 HEADER = "X-Routing-Mode"
+PATH_HEADER = "X-Routing-Path"  # on every answer that got as far as choosing a path
 PATHS = ("passthrough", "reasoning")
 CLASSIFIER_METADATA = {"component": "routing-classifier", "operation": "auto_routing"}
 CLASSIFIER_SCHEMA = {
@@ -72,12 +73,15 @@ def classifier_request(settings: Settings, body: dict) -> dict:
             "json_schema": {"name": "routing_decision", "strict": True, "schema": CLASSIFIER_SCHEMA},
         },
     }
+    # The client's end user is LiteLLM's end user on every call: its spend, and the session LiteLLM gives its spans.
+    if body.get("user") is not None:
+        request["user"] = body["user"]
     return with_metadata(request, CLASSIFIER_METADATA)
 
 
 async def classify(llm: LLMClient, settings: Settings, body: dict) -> str:
     """The path the classifier picks; an unusable answer falls back to passthrough."""
-    completion = await llm.chat(classifier_request(settings, body))
+    completion = await llm.chat(classifier_request(settings, body), "routing_classifier")
     try:
         decision = json.loads(completion["choices"][0]["message"]["content"])["routing_decision"]
     except (KeyError, IndexError, TypeError, ValueError):
