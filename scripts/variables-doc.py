@@ -22,7 +22,7 @@ do not edit by hand. Inventories override stack settings in `inventories/<env>/g
 
 ## Secrets and where they live
 
-| secret | variable | file in `inventories/<env>/` (encrypted with the inventory's vault identity; loaded by `vars_plugins/llm_gateway_vault.py`) |
+| secret | variable | file in `inventories/<env>/` (encrypted with the inventory's vault identity; loaded by `plugins/vars/llm_gateway_vault.py`) |
 |---|---|---|
 | LiteLLM master key | `llm_gateway_secrets_values.litellm_master_key` | `vault/secrets.vault.yml` |
 | LiteLLM salt key (never changes) | `llm_gateway_secrets_values.litellm_salt_key` | `vault/secrets.vault.yml` |

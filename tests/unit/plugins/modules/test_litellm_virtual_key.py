@@ -2,15 +2,13 @@
 whole module against an in-memory LiteLLM behind httpx.MockTransport."""
 
 import copy
-import importlib.util
 import json
-import pathlib
 
 import httpx
 import pytest
 
-from ansible.module_utils.litellm_client import LiteLLMClient, LiteLLMError
-from ansible.module_utils.litellm_keys import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import LiteLLMClient, LiteLLMError
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_keys import (
     ApplyError,
     PlanError,
     apply_steps,
@@ -24,8 +22,8 @@ from ansible.module_utils.litellm_keys import (
     validate_keys,
 )
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.llm_gateway.stack.plugins.modules import litellm_virtual_key
 
-MODULE_PATH = pathlib.Path(__file__).resolve().parents[2] / "library" / "litellm_virtual_key.py"
 SECRET_A = "sk-test-a-0123456789abcdefghijklmnopqrstuv"
 SECRET_B = "sk-test-b-0123456789abcdefghijklmnopqrstuv"
 SECRET_C = "sk-test-c-0123456789abcdefghijklmnopqrstuv"
@@ -345,10 +343,7 @@ class FakeLiteLLM:
 
 @pytest.fixture(scope="module")
 def module():
-    spec = importlib.util.spec_from_file_location("litellm_virtual_key", MODULE_PATH)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    return litellm_virtual_key
 
 
 @pytest.fixture

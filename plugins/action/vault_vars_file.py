@@ -1,6 +1,6 @@
 # Copyright: llm-gateway-ansible contributors
-# Apache License 2.0
-"""Controller-side writer of ansible-vault encrypted vars files (documented in library/vault_vars_file.py)."""
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Controller-side writer of ansible-vault encrypted vars files (documented in plugins/modules/vault_vars_file.py)."""
 
 from __future__ import annotations
 

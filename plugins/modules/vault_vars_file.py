@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: llm-gateway-ansible contributors
-# Apache License 2.0
-# The work is done on the controller by action_plugins/vault_vars_file.py; this file carries its documentation.
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# The work is done on the controller by plugins/action/vault_vars_file.py; this file carries its documentation.
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ author:
 
 EXAMPLES = r"""
 - name: Keep the stack's secrets in the inventory's vault
-  vault_vars_file:
+  llm_gateway.stack.vault_vars_file:
     path: "{{ inventory_dir }}/vault/secrets.vault.yml"
     vault_id: prod
     content:

@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 
 from __future__ import absolute_import, division, print_function
 
@@ -137,7 +138,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Ensure the app's virtual keys (secrets come from the vault)
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -153,7 +154,7 @@ EXAMPLES = r"""
   register: llm_gateway_keys
 
 - name: Rotate a key (new secret in the vault, keep the alias)
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -162,7 +163,7 @@ EXAMPLES = r"""
         replace: true
 
 - name: Remove a key
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -215,14 +216,14 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.litellm_client import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import (
     HAS_HTTPX,
     HTTPX_IMPORT_ERROR,
     LiteLLMAuthError,
     LiteLLMClient,
     LiteLLMError,
 )
-from ansible.module_utils.litellm_keys import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_keys import (
     ApplyError,
     PlanError,
     apply_steps,
