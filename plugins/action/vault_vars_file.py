@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         path, vault_id = args["path"], args["vault_id"]
         # Round-trip through YAML so the comparison sees plain data, whatever types the templating produced.
         managed = yaml.safe_load(yaml.safe_dump(_plain(args["content"]))) or {}

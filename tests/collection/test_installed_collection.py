@@ -136,7 +136,7 @@ def test_scratch_playbook_uses_the_module_and_a_role_by_full_name(scratch):
     assert results["without_secret"]["failed"] is True
     assert "secret" in results["without_secret"]["msg"], results["without_secret"]["msg"]
     assert results["unreachable"]["changed"] is True
-    assert [(k["alias"], k["action"]) for k in results["unreachable"]["keys"]] == [("scratch", "created")]
+    assert [(k["alias"], k["action"]) for k in results["unreachable"]["virtual_keys"]] == [("scratch", "created")]
     role = results["role"]
     assert "litellm_published_port" in role["msg"], role["msg"]  # its argument validation names the variable
     assert role["validate_args_context"]["path"] == str(

@@ -293,7 +293,7 @@ class Run:
         return self.result.get(name, default)
 
     def actions(self):
-        return [(k["alias"], k["action"]) for k in self.result["keys"]]
+        return [(k["alias"], k["action"]) for k in self.result["virtual_keys"]]
 
 
 @pytest.fixture(scope="session")
