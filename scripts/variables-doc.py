@@ -52,7 +52,8 @@ def stack_settings() -> str:
 
 def role_options() -> str:
     parts = []
-    for spec_file in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+    # Roles named _* are private to the collection (plumbing the service roles call), not set by an inventory.
+    for spec_file in sorted(ROOT.glob("roles/[!_]*/meta/argument_specs.yml")):
         spec = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]
         parts += ["", f"## Role `{spec_file.parts[-3]}`", "", spec["short_description"] + ".", "",
                   "| variable | type | default | meaning |", "|---|---|---|---|"]

@@ -61,7 +61,8 @@ def change(settings: dict, shown_by_diff: list[str]) -> dict[str, set[str]]:
     run = playbook("site.yml", extra=UPGRADE_VARS)
     assert run.rc == 0, run
     assert "[WARNING]" not in run.output, run
-    assert "TASK [llm_gateway.stack.reasoning_api : Wait for the reasoning-api]" in run.output, "the play did not run to its end"
+    assert "TASK [llm_gateway.stack.container_health : Wait for a healthy container day2-reasoning-api]" in run.output, \
+        "the play did not run to its end"
     assert_no_secret_in(run)
     after = snapshot()
 

@@ -156,7 +156,7 @@ def test_good_variables_pass_validation_and_check_mode_creates_nothing(role, nam
     assert re.search(rf"^TASK \[llm_gateway.stack.{role} : {ARG_SPEC_TASK}.*\*+\nok: ", run.stdout, re.M), run.stdout
     for task in validation_tasks(role):
         assert re.search(rf"^TASK \[llm_gateway.stack.{role} : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
-    assert re.search(rf"^TASK \[llm_gateway.stack.{role} : Ensure the .* container {name}\] \*+\nchanged: ", run.stdout, re.M)
+    assert re.search(rf"^TASK \[llm_gateway.stack._container : Ensure the container {name}\] \*+\nchanged: ", run.stdout, re.M)
     assert docker_names("container", name) == []
     assert docker_names("volume", name) == []
     assert list((tmp_path / "litellm").iterdir()) == []  # litellm_config.yaml not written
