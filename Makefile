@@ -28,7 +28,8 @@ images:
 keys:
 	$(ANSIBLE_PLAYBOOK) playbooks/keys.yml
 
-# Day-2 operations (playbooks/*.yml; the seed's litellm_* names are kept as aliases).
+# Day-2 operations (playbooks/*.yml). litellm_setup, litellm_logs, litellm_restart and litellm_reset are aliases
+# under the names of the docker compose workflow this stack replaces (see playbooks/migrate_from_compose.yml).
 status: ## health of every service and the URLs
 	$(ANSIBLE_PLAYBOOK) playbooks/status.yml
 
@@ -50,7 +51,7 @@ down: ## stop and remove the stack's containers; volumes, vault and images stay 
 purge: ## DESTRUCTIVE, needs CONFIRM=<inventory name, e.g. dev>: down, then delete the data volumes and the network
 	$(ANSIBLE_PLAYBOOK) playbooks/purge.yml $(if $(CONFIRM),-e confirm_purge=$(CONFIRM))
 
-migrate: ## adopt the seed's docker compose deployment (COMPOSE_PROJECT), then deploy the stack
+migrate: ## adopt a docker compose deployment of this stack (COMPOSE_PROJECT), then deploy the stack
 	$(ANSIBLE_PLAYBOOK) playbooks/migrate_from_compose.yml -e compose_project=$(COMPOSE_PROJECT)
 	$(ANSIBLE_PLAYBOOK) site.yml
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create the controller toolchain: .venv (pinned Python 3.12, requirements.txt) and the pinned collections.
+# Create the controller toolchain: .venv (pinned Python 3.12, requirements.txt), the pinned collections and the
+# link that makes this repository the collection llm_gateway.stack.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,9 @@ else
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
 fi
 scripts/install-collections.sh .venv/bin/python
+# This repository is the collection llm_gateway.stack: a link in the collections path lets ansible-playbook find
+# its roles and plugins as they are edited, without building and installing it after each change.
+link=.collections/ansible_collections/llm_gateway/stack
+if [ "$(readlink "$link" 2>/dev/null)" != ../../.. ]; then
+  mkdir -p "$(dirname "$link")" && ln -sfn ../../.. "$link"
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it (README: `make test`):
-#   toolchain → offline images → lint and syntax → unit tests → module integration tests (real LiteLLM)
+#   toolchain → offline images → lint and syntax → unit tests (the built collection among them)
+#   → ansible-test sanity and units on the installed collection → module integration tests (real LiteLLM)
 #   → molecule test (full stack: converge, idempotence, check, end-to-end verify, destroy)
 #   → molecule test -s day2 (compose migration, ops playbooks, upgrade, reset on a second, isolated stack).
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
@@ -27,7 +28,11 @@ step images images/build.sh
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
 step docs python scripts/variables-doc.py --check
-step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai
+# tests/collection builds the collection, installs the artifact and uses it from a playbook outside the repository.
+step unit pytest -q -p no:cacheprovider --junitxml="$results/unit.xml" tests/unit tests/fake_openai tests/collection
+# ansible-test on the installed artifact: sanity (docs, imports, pylint...) and the collection's unit tests.
+step sanity scripts/collection-checks.sh sanity
+step collection-units scripts/collection-checks.sh units "$results"
 # The reference app has its own dependencies (FastAPI...): its tests run in their own venv.
 step app-unit bash -c '[ -x .venv-app/bin/python ] || "$(.venv/bin/python -c "import sys; print(sys._base_executable)")" -m venv .venv-app
   .venv-app/bin/pip install -q --disable-pip-version-check -r app/requirements-dev.txt
@@ -51,8 +56,8 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
 PY
 passed=0 failed=0 skipped=0
 [ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
-for report in unit app integration e2e day2; do
-  [ -s "$results/$report.xml" ] || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
+for report in unit collection-units-python app integration e2e day2; do
+  compgen -G "$results/$report*.xml" >/dev/null || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")
 for name in "${!seconds[@]}"; do echo "time $name: ${seconds[$name]} s"; done | sort

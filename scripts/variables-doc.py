@@ -22,7 +22,7 @@ do not edit by hand. Inventories override stack settings in `inventories/<env>/g
 
 ## Secrets and where they live
 
-| secret | variable | file in `inventories/<env>/` (encrypted with the inventory's vault identity; loaded by `vars_plugins/llm_gateway_vault.py`) |
+| secret | variable | file in `inventories/<env>/` (encrypted with the inventory's vault identity; loaded by `plugins/vars/llm_gateway_vault.py`) |
 |---|---|---|
 | LiteLLM master key | `llm_gateway_secrets_values.litellm_master_key` | `vault/secrets.vault.yml` |
 | LiteLLM salt key (never changes) | `llm_gateway_secrets_values.litellm_salt_key` | `vault/secrets.vault.yml` |
@@ -52,7 +52,8 @@ def stack_settings() -> str:
 
 def role_options() -> str:
     parts = []
-    for spec_file in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+    # Roles named _* are private to the collection (plumbing the service roles call), not set by an inventory.
+    for spec_file in sorted(ROOT.glob("roles/[!_]*/meta/argument_specs.yml")):
         spec = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]
         parts += ["", f"## Role `{spec_file.parts[-3]}`", "", spec["short_description"] + ".", "",
                   "| variable | type | default | meaning |", "|---|---|---|---|"]

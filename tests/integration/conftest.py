@@ -259,7 +259,7 @@ PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: Ensure LiteLLM virtual keys
-      litellm_virtual_key:
+      llm_gateway.stack.litellm_virtual_key:
         url: "{{ p.url }}"
         master_key: "{{ p.master_key }}"
         wait_timeout: "{{ p.wait_timeout | default(omit) }}"
@@ -293,7 +293,7 @@ class Run:
         return self.result.get(name, default)
 
     def actions(self):
-        return [(k["alias"], k["action"]) for k in self.result["keys"]]
+        return [(k["alias"], k["action"]) for k in self.result["virtual_keys"]]
 
 
 @pytest.fixture(scope="session")
@@ -302,10 +302,11 @@ def ansible_dir(tmp_path_factory):
     (directory / "playbook.yml").write_text(PLAYBOOK)
     (directory / "inventory.ini").write_text(
         "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    # The module comes from the collection llm_gateway.stack as this repository holds it (scripts/bootstrap.sh
+    # links it into .collections).
     (directory / "ansible.cfg").write_text(
-        "[defaults]\nlibrary = %s\nmodule_utils = %s\nstdout_callback = ansible.builtin.default\n"
-        "callback_result_format = json\nretry_files_enabled = false\n"
-        % (REPO / "library", REPO / "module_utils"))
+        "[defaults]\ncollections_path = %s\nstdout_callback = ansible.builtin.default\n"
+        "callback_result_format = json\nretry_files_enabled = false\n" % (REPO / ".collections"))
     return directory
 
 
@@ -332,8 +333,7 @@ def run_module(ansible_dir, proxy):
             if verbose:
                 cmd.append("-" + "v" * verbose)
             env = dict(os.environ, ANSIBLE_CONFIG=str(ansible_dir / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_FORCE_COLOR="0", ANSIBLE_LIBRARY=str(REPO / "library"),
-                       ANSIBLE_MODULE_UTILS=str(REPO / "module_utils"))
+                       ANSIBLE_FORCE_COLOR="0")
             started = time.monotonic()
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
             elapsed = time.monotonic() - started

@@ -36,8 +36,8 @@ def test_create_then_noop_rerun(run_module, api, proxy, alias_prefix):
     assert_ok(first)
     assert first["changed"] is True
     assert first.actions() == [(a, "created"), (b, "created")]
-    assert [k["token"] for k in first["keys"]] == [token_of(sa), token_of(sb)]
-    assert first["keys"][0]["key_name"] == "sk-..." + sa[-4:]
+    assert [k["token"] for k in first["virtual_keys"]] == [token_of(sa), token_of(sb)]
+    assert first["virtual_keys"][0]["key_name"] == "sk-..." + sa[-4:]
     assert first["requests"]["write"] == 2
 
     row_a, row_b = api.row(a), api.row(b)
@@ -105,7 +105,7 @@ def test_absent_then_absent_again(run_module, api, alias_prefix):
     gone = run_module([{"alias": a, "state": "absent"}])
     assert_ok(gone)
     assert gone["changed"] is True
-    assert gone["keys"] == [{"alias": a, "state": "absent", "action": "deleted", "changed": True,
+    assert gone["virtual_keys"] == [{"alias": a, "state": "absent", "action": "deleted", "changed": True,
                              "token": token_of(sa), "key_name": "sk-..." + sa[-4:]}]
     assert api.rows(a) == []
     assert api.chat_status(sa) == 401
@@ -148,7 +148,7 @@ def test_replace_rotates_and_keeps_the_alias(run_module, api, proxy, alias_prefi
     rotated = run_module(keys_new)
     assert_ok(rotated)
     assert rotated.actions() == [(a, "replaced")]
-    assert rotated["keys"][0]["token"] == token_of(new)
+    assert rotated["virtual_keys"][0]["token"] == token_of(new)
     row = api.row(a)
     assert row["token"] == token_of(new)
     assert row["models"] == [proxy.model] and row["metadata"] == {"environment": "dev"}

@@ -108,4 +108,4 @@ def test_the_dev_settings_pass_the_preflight(inventory):
     assert run.returncode != 0
     assert failed_task(run.stdout) == "Refuse to run without the secrets this inventory must already hold", run.stdout
     for task in PREFLIGHT_TASKS:
-        assert re.search(rf"^TASK \[llm_gateway_preflight : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
+        assert re.search(rf"^TASK \[llm_gateway.stack.llm_gateway_preflight : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task

@@ -153,10 +153,10 @@ def test_good_variables_pass_validation_and_check_mode_creates_nothing(role, nam
     assert run.returncode == 0, run.stdout
     assert re.search(r"^localhost +: ok=\d+ +changed=[1-9]\d* +unreachable=0 +failed=0 ", run.stdout, re.M), run.stdout
     # Validation passed and the role went on to its container task (which check mode only reports).
-    assert re.search(rf"^TASK \[{role} : {ARG_SPEC_TASK}.*\*+\nok: ", run.stdout, re.M), run.stdout
+    assert re.search(rf"^TASK \[llm_gateway.stack.{role} : {ARG_SPEC_TASK}.*\*+\nok: ", run.stdout, re.M), run.stdout
     for task in validation_tasks(role):
-        assert re.search(rf"^TASK \[{role} : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
-    assert re.search(rf"^TASK \[{role} : Ensure the .* container {name}\] \*+\nchanged: ", run.stdout, re.M)
+        assert re.search(rf"^TASK \[llm_gateway.stack.{role} : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
+    assert re.search(rf"^TASK \[llm_gateway.stack._container : Ensure the container {name}\] \*+\nchanged: ", run.stdout, re.M)
     assert docker_names("container", name) == []
     assert docker_names("volume", name) == []
     assert list((tmp_path / "litellm").iterdir()) == []  # litellm_config.yaml not written
@@ -169,7 +169,7 @@ def test_good_secrets_variables_pass_validation_and_check_mode_writes_nothing(na
     run = run_role("llm_gateway_secrets", variables, tmp_path, "--check")
 
     assert run.returncode == 0, run.stdout
-    assert re.search(r"^TASK \[llm_gateway_secrets : Keep the secrets in the inventory's vault\] \*+\nchanged: ",
+    assert re.search(r"^TASK \[llm_gateway.stack.llm_gateway_secrets : Keep the secrets in the inventory's vault\] \*+\nchanged: ",
                      run.stdout, re.M), run.stdout
     assert not (tmp_path / "secrets.vault.yml").exists()
 

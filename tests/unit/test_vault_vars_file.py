@@ -1,4 +1,4 @@
-"""vault_vars_file (action_plugins/vault_vars_file.py) through ansible-playbook on localhost.
+"""llm_gateway.stack.vault_vars_file (plugins/action/vault_vars_file.py) through ansible-playbook on localhost.
 
 The run's only vault identity is "dev" with a throwaway password (ANSIBLE_VAULT_IDENTITY_LIST); the test playbook
 (tests/unit/playbooks/vault_vars_file.yml) has no no_log, so any value shown would come from the action itself.

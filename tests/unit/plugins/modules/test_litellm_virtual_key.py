@@ -2,15 +2,13 @@
 whole module against an in-memory LiteLLM behind httpx.MockTransport."""
 
 import copy
-import importlib.util
 import json
-import pathlib
 
 import httpx
 import pytest
 
-from ansible.module_utils.litellm_client import LiteLLMClient, LiteLLMError
-from ansible.module_utils.litellm_keys import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import LiteLLMClient, LiteLLMError
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_keys import (
     ApplyError,
     PlanError,
     apply_steps,
@@ -24,8 +22,8 @@ from ansible.module_utils.litellm_keys import (
     validate_keys,
 )
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.llm_gateway.stack.plugins.modules import litellm_virtual_key
 
-MODULE_PATH = pathlib.Path(__file__).resolve().parents[2] / "library" / "litellm_virtual_key.py"
 SECRET_A = "sk-test-a-0123456789abcdefghijklmnopqrstuv"
 SECRET_B = "sk-test-b-0123456789abcdefghijklmnopqrstuv"
 SECRET_C = "sk-test-c-0123456789abcdefghijklmnopqrstuv"
@@ -345,10 +343,7 @@ class FakeLiteLLM:
 
 @pytest.fixture(scope="module")
 def module():
-    spec = importlib.util.spec_from_file_location("litellm_virtual_key", MODULE_PATH)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    return litellm_virtual_key
 
 
 @pytest.fixture
@@ -384,13 +379,13 @@ def test_module_create_then_noop(run):
     fake = FakeLiteLLM()
     first = run(fake, [k("a", SECRET_A, models=["m1"], metadata={"env": "dev"})])
     assert first["changed"] is True
-    assert first["keys"] == [{"alias": "a", "state": "present", "action": "created", "changed": True,
-                              "token": token_of(SECRET_A), "key_name": key_name_of(SECRET_A)}]
+    assert first["virtual_keys"] == [{"alias": "a", "state": "present", "action": "created", "changed": True,
+                                      "token": token_of(SECRET_A), "key_name": key_name_of(SECRET_A)}]
     assert first["requests"] == {"read": 1, "write": 1}
     fake.requests.clear()
     second = run(fake, [k("a", SECRET_A, models=["m1"], metadata={"env": "dev"})])
     assert second["changed"] is False
-    assert second["keys"][0]["action"] == "unchanged"
+    assert second["virtual_keys"][0]["action"] == "unchanged"
     assert second["requests"] == {"read": 1, "write": 0}
     assert fake.requests == [("GET", "/key/list")]
     assert SECRET_A not in json.dumps(first) + json.dumps(second)
@@ -410,7 +405,7 @@ def test_module_updates_only_drift(run):
     fake = FakeLiteLLM()
     fake.add("a", SECRET_A, models=["m1"], metadata={"env": "dev", "extra": 1})
     result = run(fake, [k("a", SECRET_A, models=["m1"], metadata={"env": "dev"})], diff=True)
-    assert result["keys"][0]["action"] == "updated"
+    assert result["virtual_keys"][0]["action"] == "updated"
     assert fake.writes() == [("POST", "/key/update")]
     assert fake.rows[token_of(SECRET_A)]["metadata"] == {"env": "dev"}
     assert result["diff"]["before"]["a"]["metadata"] == {"env": "dev", "extra": 1}
@@ -422,7 +417,7 @@ def test_module_check_mode_sends_no_write(run):
     fake.add("b", SECRET_B, models=["x"])
     fake.add("gone", SECRET_C)
     result = run(fake, [k("a", SECRET_A), k("b", SECRET_B), k("gone", state="absent")], check=True)
-    assert [r["action"] for r in result["keys"]] == ["created", "updated", "deleted"]
+    assert [r["action"] for r in result["virtual_keys"]] == ["created", "updated", "deleted"]
     assert result["changed"] is True
     assert fake.writes() == []
     assert result["requests"]["write"] == 0
@@ -434,7 +429,7 @@ def test_module_check_mode_without_litellm_warns_and_plans_creates(run):
 
     result = run(refused, [k("a", SECRET_A), k("b", state="absent")], check=True)
     assert "failed" not in result or result["failed"] is False
-    assert [r["action"] for r in result["keys"]] == ["created", "absent"]
+    assert [r["action"] for r in result["virtual_keys"]] == ["created", "absent"]
     # ansible-core 2.19+ returns warnings as WarningSummary objects; older ones as strings.
     assert "cannot be reached" in json.dumps(result["warnings"])
     assert result["requests"] == {"read": 1, "write": 0}
@@ -476,14 +471,14 @@ def test_module_alias_conflict_fails_before_any_write(run):
     assert result["failed"] is True
     assert "alias 'a' is held in LiteLLM by another key" in result["msg"]
     assert fake.writes() == []
-    assert result["keys"] == []
+    assert result["virtual_keys"] == []
 
 
 def test_module_replace_rotates(run):
     fake = FakeLiteLLM()
     fake.add("a", SECRET_B, models=["m"])
     result = run(fake, [k("a", SECRET_A, models=["m"], replace=True)])
-    assert result["keys"][0]["action"] == "replaced"
+    assert result["virtual_keys"][0]["action"] == "replaced"
     assert list(fake.rows) == [token_of(SECRET_A)]
     assert fake.rows[token_of(SECRET_A)]["key_alias"] == "a"
 
@@ -492,9 +487,9 @@ def test_module_absent_and_absent_again(run):
     fake = FakeLiteLLM()
     fake.add("a", SECRET_A)
     first = run(fake, [k("a", state="absent")])
-    assert (first["changed"], first["keys"][0]["action"]) == (True, "deleted")
+    assert (first["changed"], first["virtual_keys"][0]["action"]) == (True, "deleted")
     second = run(fake, [k("a", state="absent")])
-    assert (second["changed"], second["keys"][0]["action"]) == (False, "absent")
+    assert (second["changed"], second["virtual_keys"][0]["action"]) == (False, "absent")
     assert second["requests"]["write"] == 0
 
 
@@ -513,7 +508,7 @@ def test_module_write_failure_keeps_keys_done_so_far(run):
     assert result["failed"] is True
     assert "key 'b' (updated) failed" in result["msg"]
     assert "POST %s/key/update answered HTTP 500: database exploded" % URL in result["msg"]
-    assert [(r["alias"], r["action"]) for r in result["keys"]] == [("a", "created")]
+    assert [(r["alias"], r["action"]) for r in result["virtual_keys"]] == [("a", "created")]
     assert result["requests"] == {"read": 1, "write": 2}
 
 

@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # Plumbing for the litellm_virtual_key module: a small HTTP client for LiteLLM's key management API
 # (readiness wait, /key/list, /key/generate, /key/update, /key/delete) with request counting and
 # errors that name the method, path, HTTP status and LiteLLM's own message.

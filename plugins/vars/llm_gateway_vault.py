@@ -1,5 +1,5 @@
 # Copyright: llm-gateway-ansible contributors
-# Apache License 2.0
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ GROUP = "llm_gateway"
 
 
 class VarsModule(BaseVarsPlugin):
-    REQUIRES_ENABLED = True
     is_stateless = True
 
     def get_vars(self, loader, path, entities, cache=True):

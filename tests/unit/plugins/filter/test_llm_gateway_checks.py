@@ -1,15 +1,9 @@
-"""filter_plugins/llm_gateway_checks.py: each check finds the problem, names the entry and the value, and passes
+"""plugins/filter/llm_gateway_checks.py: each check finds the problem, names the entry and the value, and passes
 good input."""
-
-import importlib.util
-import pathlib
 
 import pytest
 
-_PATH = pathlib.Path(__file__).resolve().parents[2] / "filter_plugins" / "llm_gateway_checks.py"
-_SPEC = importlib.util.spec_from_file_location("llm_gateway_checks", _PATH)
-checks = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(checks)
+from ansible_collections.llm_gateway.stack.plugins.filter import llm_gateway_checks as checks
 
 GOOD_MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"},
                {"name": "local", "model": "openai/local", "api_base": "http://fake-openai:8080/v1"}]

@@ -5,7 +5,7 @@ import json
 import httpx
 import pytest
 
-from ansible.module_utils.litellm_client import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import (
     LiteLLMAuthError,
     LiteLLMClient,
     LiteLLMError,

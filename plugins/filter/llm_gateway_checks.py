@@ -1,5 +1,5 @@
 # Copyright: llm-gateway-ansible contributors
-# Apache License 2.0
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 """Checks of the stack's settings, as filters that return a list of problems (empty when the value is usable).
 
 Each problem names the entry and the value, so the assert that uses it can name the variable and stop the run
@@ -102,8 +102,8 @@ def port_clashes(published):
 class FilterModule:
     def filters(self):
         return {
-            "llm_gateway_model_list_problems": model_list_problems,
-            "llm_gateway_key_problems": key_problems,
-            "llm_gateway_env_problems": env_problems,
-            "llm_gateway_port_clashes": port_clashes,
+            "model_list_problems": model_list_problems,
+            "key_problems": key_problems,
+            "env_problems": env_problems,
+            "port_clashes": port_clashes,
         }

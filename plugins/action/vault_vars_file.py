@@ -1,6 +1,6 @@
 # Copyright: llm-gateway-ansible contributors
-# Apache License 2.0
-"""Controller-side writer of ansible-vault encrypted vars files (documented in library/vault_vars_file.py)."""
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Controller-side writer of ansible-vault encrypted vars files (documented in plugins/modules/vault_vars_file.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         path, vault_id = args["path"], args["vault_id"]
         # Round-trip through YAML so the comparison sees plain data, whatever types the templating produced.
         managed = yaml.safe_load(yaml.safe_dump(_plain(args["content"]))) or {}

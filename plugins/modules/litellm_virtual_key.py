@@ -1,6 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,7 +25,9 @@ description:
     the last four characters, as LiteLLM shows them).
 version_added: "0.1.0"
 author:
-  - llm-gateway-ansible
+  - llm-gateway-ansible contributors !UNKNOWN
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 requirements:
   - httpx (Python library) on the host that runs the module
 attributes:
@@ -38,6 +41,9 @@ attributes:
     support: full
     details:
       - Before and after per alias with token, key_name, models, metadata and limits. Never a secret.
+  platform:
+    support: full
+    platforms: posix
 options:
   url:
     description: Base URL of the LiteLLM proxy.
@@ -126,7 +132,7 @@ options:
 notes:
   - An alias held by a key with another secret, without O(keys[].replace), fails before any write, with the choices
     spelled out.
-  - If a write fails midway, the failure still carries RV(keys) with the keys finished before it.
+  - If a write fails midway, the failure still carries RV(virtual_keys) with the keys finished before it.
   - A replace moves the old key's alias aside (C(ALIAS--replaced-TOKENPREFIX)), creates the new key with the alias and
     deletes the old key; should the delete fail, the old key remains under the aside alias.
 seealso:
@@ -137,7 +143,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Ensure the app's virtual keys (secrets come from the vault)
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -153,7 +159,7 @@ EXAMPLES = r"""
   register: llm_gateway_keys
 
 - name: Rotate a key (new secret in the vault, keep the alias)
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -162,7 +168,7 @@ EXAMPLES = r"""
         replace: true
 
 - name: Remove a key
-  litellm_virtual_key:
+  llm_gateway.stack.litellm_virtual_key:
     url: http://127.0.0.1:4000
     master_key: "{{ llm_gateway_litellm_master_key }}"
     keys:
@@ -171,7 +177,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+virtual_keys:
   description:
     - One entry per O(keys) entry, in order. On failure, the entries finished before the failing write.
   returned: always
@@ -215,14 +221,14 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.litellm_client import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import (
     HAS_HTTPX,
     HTTPX_IMPORT_ERROR,
     LiteLLMAuthError,
     LiteLLMClient,
     LiteLLMError,
 )
-from ansible.module_utils.litellm_keys import (
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_keys import (
     ApplyError,
     PlanError,
     apply_steps,
@@ -254,7 +260,8 @@ ARGUMENT_SPEC = dict(
     ca_path=dict(type="path"),
     request_timeout=dict(type="float", default=30),
     wait_timeout=dict(type="int", default=120),
-    keys=dict(type="list", elements="dict", required=True, options=KEY_OPTIONS,
+    # Not a secret itself: each entry's secret is no_log (KEY_OPTIONS).
+    keys=dict(type="list", elements="dict", required=True, no_log=False, options=KEY_OPTIONS,
               required_if=[("state", "present", ["secret"])]),
 )
 
@@ -287,7 +294,7 @@ def run_module():
     keys = module.params["keys"]
     errors = validate_keys(keys)
     if errors:
-        module.fail_json(msg="Invalid keys: %s" % "; ".join(errors), keys=[], requests={"read": 0, "write": 0})
+        module.fail_json(msg="Invalid keys: %s" % "; ".join(errors), virtual_keys=[], requests={"read": 0, "write": 0})
 
     client = None
     results = []
@@ -303,17 +310,17 @@ def run_module():
         else:
             apply_steps(client, steps, results)
     except PlanError as e:
-        module.fail_json(msg="Cannot ensure the LiteLLM keys: %s" % e, keys=results, requests=client.requests,
+        module.fail_json(msg="Cannot ensure the LiteLLM keys: %s" % e, virtual_keys=results, requests=client.requests,
                          exception=traceback.format_exc())
     except (LiteLLMError, ApplyError) as e:
-        module.fail_json(msg=to_native(e), keys=results,
+        module.fail_json(msg=to_native(e), virtual_keys=results,
                          requests=client.requests if client else {"read": 0, "write": 0},
                          exception=traceback.format_exc())
     finally:
         if client is not None:
             client.close()
 
-    result = dict(changed=any(r["changed"] for r in results), keys=results, requests=client.requests)
+    result = dict(changed=any(r["changed"] for r in results), virtual_keys=results, requests=client.requests)
     if module._diff:
         result["diff"] = diff_of(steps)
     module.exit_json(**result)

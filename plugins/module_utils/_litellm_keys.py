@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 # Decision logic of the litellm_virtual_key module, kept free of HTTP so it can be tested on its own:
 #   validate_keys()  - argument checks that need no request (duplicates, secret format)
 #   plan_keys()      - from LiteLLM's current key rows and the desired keys, one step per desired key
@@ -11,7 +13,7 @@ __metaclass__ = type
 
 import hashlib
 
-from ansible.module_utils.litellm_client import LiteLLMError
+from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import LiteLLMError
 
 SECRET_PREFIX = "sk-"
 SECRET_MIN_LENGTH = 32
