@@ -125,7 +125,7 @@ def postgres_settings(container, data_dir):
     """
     env = {}
     for entry in _dig(container, "Config", "Env", default=None) or []:
-        name, _, value = entry.partition("=")
+        name, value = entry.split("=", 1) if "=" in entry else (entry, "")
         env[name] = value
     data = [m for m in container.get("Mounts") or [] if m.get("Destination") == data_dir]
     user = env.get("POSTGRES_USER") or "postgres"
