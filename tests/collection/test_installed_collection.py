@@ -87,8 +87,10 @@ def scratch(artifact, tmp_path_factory):
     the pinned dependencies (linked from .collections); returns (folder, environment)."""
     folder = tmp_path_factory.mktemp("scratch")
     installed = folder / "collections"
-    run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", str(installed),
-         str(artifact)], cwd=folder)
+    # --force: without it, a copy found in the default collections path (molecule installs the project's collection
+    # into ~/.ansible/collections) counts as "already installed" and the folder stays empty.
+    run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
+         "-p", str(installed), str(artifact)], cwd=folder)
     dependencies = folder / "dependencies" / "ansible_collections"
     dependencies.mkdir(parents=True)
     (dependencies / "community").symlink_to(ROOT / ".collections" / "ansible_collections" / "community")
