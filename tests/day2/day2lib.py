@@ -120,8 +120,8 @@ def playbook(path: str, *args: str, extra: dict | None = None, check: bool = Fal
     return run
 
 
-def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, check=check)
+def sh(*cmd: str, check: bool = True, **options) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=check, **options)
 
 
 def inspect(name: str) -> dict | None:

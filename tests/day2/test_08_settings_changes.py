@@ -14,7 +14,7 @@ import time
 import pytest
 import yaml
 
-from day2lib import CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, chat, inspect, playbook, sh, snapshot, spans, vault
+from day2lib import CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, ansible_env, chat, inspect, playbook, sh, snapshot, spans, vault
 
 CHANGES_FILE = INVENTORY.parent / "group_vars" / "llm_gateway" / "operator_changes.yml"
 BASE_MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"}, {"name": "gpt-4o-mini", "model": "openai/gpt-4o-mini"},
@@ -140,6 +140,26 @@ def test_changing_a_keys_models_and_budget(http):
     assert chat(http, URLS["litellm"], other_before, "allowed", model="gpt-4o-mini").status_code == 200
     refused = chat(http, URLS["litellm"], other_before, "not allowed", model="gpt-4o")
     assert refused.status_code in (401, 403), refused.text
+
+
+def test_changing_a_database_password_in_the_vault(http):
+    # The operator edits the vault (ansible-vault edit); here the test re-encrypts it with the new password.
+    secrets_file = INVENTORY.parent / "vault" / "secrets.vault.yml"
+    held = yaml.safe_load(sh("ansible-vault", "view", str(secrets_file), env=ansible_env()).stdout)
+    old_password = held["llm_gateway_secrets_values"]["litellm_postgres_password"]
+    new_password = "day2" + old_password[::-1][4:]
+    held["llm_gateway_secrets_values"]["litellm_postgres_password"] = new_password
+    sh("ansible-vault", "encrypt", "--encrypt-vault-id", "test", "--output", str(secrets_file), "-",
+       input=yaml.safe_dump(held), env=ansible_env())
+
+    touched = change({}, [])
+
+    assert touched == {"restarted": {"postgres-litellm", "litellm"}, "recreated": {"postgres-litellm", "litellm"}}
+    login = "psql -X -At -c 'select 1' postgresql://litellm_user:{}@127.0.0.1:5432/litellm"
+    assert sh("docker", "exec", CONTAINERS["postgres-litellm"], "sh", "-c", login.format(new_password)).stdout.strip() == "1"
+    assert sh("docker", "exec", CONTAINERS["postgres-litellm"], "sh", "-c", login.format(old_password), check=False).returncode != 0
+    assert http.get(f"{URLS['litellm']}/health/readiness").json()["db"] == "connected"
+    assert chat(http, URLS["litellm"], key(APP_ALIAS), "after the password change").status_code == 200
 
 
 def test_the_changed_settings_leave_every_service_healthy():
