@@ -9,8 +9,10 @@ Settings come from the environment (defaults fit the dev inventory on this host)
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -106,3 +108,49 @@ def litellm_chat(http, urls, key: str, content: str, model: str = "gpt-4o-mini")
         headers={"Authorization": f"Bearer {key}"},
         json={"model": model, "messages": [{"role": "user", "content": content}]},
     )
+
+
+PHOENIX_PROJECT = os.environ.get("PHOENIX_PROJECT", "default")
+
+
+def phoenix_spans(http, urls, *, since: datetime, **filters) -> list[dict]:
+    """Spans of the project since a time, following the REST API's cursor (filters: name, trace_id, attribute)."""
+    params = {"limit": 1000, "start_time": since.isoformat(), **filters}
+    spans: list[dict] = []
+    while True:
+        response = http.get(f"{urls['phoenix']}/v1/projects/{PHOENIX_PROJECT}/spans", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        spans += page["data"]
+        if not page.get("next_cursor"):
+            return spans
+        params["cursor"] = page["next_cursor"]
+
+
+def forbidden_keys(secrets: dict, app_key: str, inspect) -> dict[str, str]:
+    """The keys no span or metric may hold, by what they are."""
+    return {
+        "the app's virtual key": app_key,
+        "the master key": secrets["litellm_master_key"],
+        "the salt key": secrets["litellm_salt_key"],
+        "the upstream key": container_env(inspect("litellm"))["OPENAI_API_KEY"],
+    }
+
+
+def assert_no_key_in_spans(spans: list[dict], forbidden: dict[str, str]) -> None:
+    """No span (attributes and events) holds a forbidden key or records an Authorization header."""
+    for span in spans:
+        text = json.dumps(span)
+        leaked = [what for what, value in forbidden.items() if value in text]
+        assert not leaked, f"span {span['name']} {span['context']['span_id']} holds {leaked}"
+        headers = [name for name in _flat_keys(span) if "authorization" in name.lower()]
+        assert not headers, f"span {span['name']} records {headers}"
+
+
+def _flat_keys(value, prefix: str = "") -> list[str]:
+    """Every key path of a nested JSON value (span attributes are flat dotted keys, events nest)."""
+    if isinstance(value, dict):
+        return [path for k, v in value.items() for path in [f"{prefix}{k}", *_flat_keys(v, f"{prefix}{k}.")]]
+    if isinstance(value, list):
+        return [path for i, v in enumerate(value) for path in _flat_keys(v, f"{prefix}{i}.")]
+    return []

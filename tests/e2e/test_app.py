@@ -19,11 +19,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import container_env, key_info, sha256_hex
+from conftest import PHOENIX_PROJECT, assert_no_key_in_spans, container_env, forbidden_keys, key_info, phoenix_spans, sha256_hex
 
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
 KEY_ENVIRONMENTS = {"litellm-dev": "development", "litellm-eval": "evaluation"}  # the default keys' metadata
-PHOENIX_PROJECT = os.environ.get("PHOENIX_PROJECT", "default")
 CLIENT_MODEL = "gpt-4o"  # what the client asks for; the classifier uses ROUTING_CLASSIFIER_MODEL (gpt-4o-mini)
 CLASSIFIER_MODEL = "gpt-4o-mini"
 REASONING_STEPS = 2  # the fake upstream continues until "fake-steps=N" steps exist
@@ -123,7 +122,7 @@ def traced(http, urls, calls) -> dict[str, Call]:
     since = min(call.started for call in calls.values()) - timedelta(minutes=2)
     deadline = time.monotonic() + PHOENIX_DEADLINE_S
     while True:
-        spans = _phoenix_spans(http, urls, since=since, name=["litellm_request"])
+        spans = phoenix_spans(http, urls, since=since, name=["litellm_request"])
         for call in calls.values():
             call.spans = [span for span in spans if call.marker in json.dumps(span["attributes"])]
         if all(_components(call.spans) == call.case.expected_calls for call in calls.values()):
@@ -237,7 +236,7 @@ def test_phoenix_filters_spans_by_component(http, urls, traced, component, opera
     attribute_filter = [f"metadata.requester_metadata.component:{component}"]
     if operation:
         attribute_filter.append(f"metadata.requester_metadata.operation:{operation}")
-    rest = _phoenix_spans(http, urls, since=since, name=["litellm_request"], attribute=attribute_filter)
+    rest = phoenix_spans(http, urls, since=since, name=["litellm_request"], attribute=attribute_filter)
     assert mine <= {span["context"]["span_id"] for span in rest}
     assert {_component(span) for span in rest} == {component}
 
@@ -255,20 +254,9 @@ def test_no_span_holds_a_key(http, urls, traced, inspect, secrets, app_key):
     since = min(call.started for call in traced.values()) - timedelta(minutes=2)
     spans = []
     for start in range(0, len(trace_ids), 20):
-        spans += _phoenix_spans(http, urls, since=since, trace_id=trace_ids[start : start + 20])
+        spans += phoenix_spans(http, urls, since=since, trace_id=trace_ids[start : start + 20])
     assert {"litellm_proxy_request", "litellm_request"} <= {span["name"] for span in spans}
-    forbidden = {
-        "the app's virtual key": app_key,
-        "the master key": secrets["litellm_master_key"],
-        "the salt key": secrets["litellm_salt_key"],
-        "the upstream key": container_env(inspect("litellm"))["OPENAI_API_KEY"],
-    }
-    for span in spans:
-        text = json.dumps(span)
-        leaked = [what for what, value in forbidden.items() if value in text]
-        assert not leaked, f"span {span['name']} {span['context']['span_id']} holds {leaked}"
-        headers = [name for name in _flat_keys(span) if "authorization" in name.lower()]
-        assert not headers, f"span {span['name']} records {headers}"
+    assert_no_key_in_spans(spans, forbidden_keys(secrets, app_key, inspect))
 
 
 # --------------------------------------------------------------------------------------------------- spend
@@ -406,14 +394,6 @@ def _delta_content(chunk: dict) -> str:
     return "".join(choice.get("delta", {}).get("content") or "" for choice in chunk["choices"])
 
 
-def _flat_keys(value, prefix: str = "") -> list[str]:
-    """Every key path of a nested JSON value (span attributes are flat dotted keys, events nest)."""
-    if isinstance(value, dict):
-        return [path for k, v in value.items() for path in [f"{prefix}{k}", *_flat_keys(v, f"{prefix}{k}.")]]
-    if isinstance(value, list):
-        return [path for i, v in enumerate(value) for path in _flat_keys(v, f"{prefix}{i}.")]
-    return []
-
 
 def _component(span: dict) -> str | None:
     return span["attributes"].get("metadata.requester_metadata.component")
@@ -426,19 +406,6 @@ def _operation(span: dict) -> str | None:
 def _components(spans: list[dict]) -> Counter:
     return Counter((_component(span), _operation(span)) for span in spans)
 
-
-def _phoenix_spans(http, urls, *, since: datetime, **filters) -> list[dict]:
-    """Spans of the project since a time, following the REST API's cursor (filters: name, trace_id, attribute)."""
-    params = {"limit": 1000, "start_time": since.isoformat(), **filters}
-    spans: list[dict] = []
-    while True:
-        response = http.get(f"{urls['phoenix']}/v1/projects/{PHOENIX_PROJECT}/spans", params=params)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        spans += page["data"]
-        if not page.get("next_cursor"):
-            return spans
-        params["cursor"] = page["next_cursor"]
 
 
 _GRAPHQL_SPANS = """

@@ -18,10 +18,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import container_env
+from conftest import assert_no_key_in_spans, forbidden_keys, phoenix_spans
 
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
-PHOENIX_PROJECT = os.environ.get("PHOENIX_PROJECT", "default")
 REASONING_STEPS = 2  # the fake upstream continues until "fake-steps=N" steps exist
 PHOENIX_DEADLINE_S = 90
 APP_CALLS = Counter({"routing_classifier": 1, "reasoning_step": REASONING_STEPS, "synthesis": 1})
@@ -72,9 +71,9 @@ def reasoning_trace(http, urls, since) -> list[dict]:
 
     deadline = time.monotonic() + PHOENIX_DEADLINE_S
     while True:
-        marked = _phoenix_spans(http, urls, since=since, name=["litellm_request"])
+        marked = phoenix_spans(http, urls, since=since, name=["litellm_request"])
         trace_ids = {span["context"]["trace_id"] for span in marked if marker in json.dumps(span["attributes"])}
-        spans = _phoenix_spans(http, urls, since=since, trace_id=sorted(trace_ids)) if len(trace_ids) == 1 else []
+        spans = phoenix_spans(http, urls, since=since, trace_id=sorted(trace_ids)) if len(trace_ids) == 1 else []
         names = Counter(span["name"] for span in spans)
         expected_litellm = sum(APP_CALLS.values())
         if (
@@ -104,7 +103,7 @@ def session_traces(http, urls, since) -> tuple[str, list[str]]:
         assert response.status_code == 200, response.text
     deadline = time.monotonic() + PHOENIX_DEADLINE_S
     while True:
-        roots = _phoenix_spans(http, urls, since=since, name=["chat_completion"], attribute=[f"session.id:{session}"])
+        roots = phoenix_spans(http, urls, since=since, name=["chat_completion"], attribute=[f"session.id:{session}"])
         if len(roots) == 2 or time.monotonic() > deadline:
             return session, [root["context"]["trace_id"] for root in roots]
         time.sleep(1)
@@ -208,22 +207,12 @@ def test_the_apps_metrics_count_the_requests(http, urls, metrics_before, reasoni
 
 def test_no_span_or_metric_holds_a_key(http, urls, inspect, secrets, app_key, reasoning_trace, session_traces):
     session, trace_ids = session_traces
-    spans = reasoning_trace + _phoenix_spans(
+    spans = reasoning_trace + phoenix_spans(
         http, urls, since=datetime.now(timezone.utc) - timedelta(hours=1), trace_id=trace_ids
     )
     assert {"chat_completion", "passthrough", "litellm_proxy_request", "litellm_request"} <= {s["name"] for s in spans}
-    forbidden = {
-        "the app's virtual key": app_key,
-        "the master key": secrets["litellm_master_key"],
-        "the salt key": secrets["litellm_salt_key"],
-        "the upstream key": container_env(inspect("litellm"))["OPENAI_API_KEY"],
-    }
-    for span in spans:
-        text = json.dumps(span)
-        leaked = [what for what, value in forbidden.items() if value in text]
-        assert not leaked, f"span {span['name']} {span['context']['span_id']} holds {leaked}"
-        headers = [name for name in span["attributes"] if "authorization" in name.lower()]
-        assert not headers, f"span {span['name']} records {headers}"
+    forbidden = forbidden_keys(secrets, app_key, inspect)
+    assert_no_key_in_spans(spans, forbidden)
     metrics_text = http.get(f"{urls['app']}/metrics").text
     assert "reasoning_api_requests_total" in metrics_text
     leaked = [what for what, value in forbidden.items() if value in metrics_text]
@@ -246,16 +235,3 @@ def _app_metrics(http, urls) -> dict:
             samples[(sample["name"], labels)] = float(sample["value"])
     return samples
 
-
-def _phoenix_spans(http, urls, *, since: datetime, **filters) -> list[dict]:
-    """Spans of the project since a time, following the REST API's cursor (filters: name, trace_id, attribute)."""
-    params = {"limit": 1000, "start_time": since.isoformat(), **filters}
-    spans: list[dict] = []
-    while True:
-        response = http.get(f"{urls['phoenix']}/v1/projects/{PHOENIX_PROJECT}/spans", params=params)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        spans += page["data"]
-        if not page.get("next_cursor"):
-            return spans
-        params["cursor"] = page["next_cursor"]

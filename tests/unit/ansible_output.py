@@ -1,6 +1,11 @@
-"""Helpers shared by the unit tests that run ansible-playbook: the [ERROR] message of a run, file snapshots."""
+"""Helpers shared by the unit tests that run ansible-playbook: the [ERROR] message of a run, file snapshots, a copy of
+the dev inventory."""
 
+import pathlib
 import re
+import shutil
+
+DEV_INVENTORY = pathlib.Path(__file__).resolve().parents[2] / "inventories" / "dev"
 
 
 def error_message(output):
@@ -14,3 +19,12 @@ def snapshot(path):
     """Bytes, inode and mtime: equal snapshots mean the file was neither rewritten nor replaced."""
     st = path.stat()
     return path.read_bytes(), st.st_ino, st.st_mtime_ns
+
+
+def copy_dev_inventory(tmp_path):
+    """The dev inventory's hosts and settings in tmp_path/inventory: its vault/ lands there, never in inventories/dev."""
+    inv = tmp_path / "inventory"
+    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
+    shutil.copy(DEV_INVENTORY / "hosts.yml", inv / "hosts.yml")
+    shutil.copy(DEV_INVENTORY / "group_vars" / "llm_gateway" / "main.yml", inv / "group_vars" / "llm_gateway" / "main.yml")
+    return inv

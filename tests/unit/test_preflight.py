@@ -9,14 +9,13 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import uuid
 
 import pytest
 import yaml
-from ansible_output import error_message
+from ansible_output import copy_dev_inventory, error_message
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
@@ -26,12 +25,7 @@ MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"}, {"name": "gpt-4o-mini", 
 
 @pytest.fixture
 def inventory(tmp_path):
-    inv = tmp_path / "inventory"
-    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
-    shutil.copy(ROOT / "inventories" / "dev" / "hosts.yml", inv / "hosts.yml")
-    shutil.copy(ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "main.yml",
-                inv / "group_vars" / "llm_gateway" / "main.yml")
-    return inv
+    return copy_dev_inventory(tmp_path)
 
 
 def run_site(inv, variables):

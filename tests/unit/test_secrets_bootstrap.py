@@ -10,7 +10,6 @@ import fcntl
 import os
 import pathlib
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import uuid
 
 import pytest
 import yaml
-from ansible_output import error_message, snapshot
+from ansible_output import copy_dev_inventory, error_message, snapshot
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
@@ -43,11 +42,7 @@ class Run:
 @pytest.fixture
 def inventory(tmp_path):
     """A copy of the dev inventory's layout; the real dev vault file (if any) must come out of the test untouched."""
-    inv = tmp_path / "inventory"
-    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
-    shutil.copy(ROOT / "inventories" / "dev" / "hosts.yml", inv / "hosts.yml")
-    shutil.copy(ROOT / "inventories" / "dev" / "group_vars" / "llm_gateway" / "main.yml",
-                inv / "group_vars" / "llm_gateway" / "main.yml")
+    inv = copy_dev_inventory(tmp_path)
     dev_before = DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None
     yield inv
     assert (DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None) == dev_before

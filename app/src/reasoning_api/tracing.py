@@ -1,7 +1,7 @@
 """OpenTelemetry tracing in OpenInference terms, so that Phoenix renders a request as one trace.
 
 The root span of a request is made by ``observation.RequestObserver``; each call to LiteLLM gets a child span
-(``upstream.UpstreamCall``) whose W3C ``traceparent`` goes out with the call, so that LiteLLM's own spans join the
+(``llm_client.UpstreamCall``) whose W3C ``traceparent`` goes out with the call, so that LiteLLM's own spans join the
 trace under it. Spans hold routing facts and the metadata sent to LiteLLM, never a prompt, an answer or a header:
 the prompts are in LiteLLM's spans, under LiteLLM's own switch for storing them.
 """
