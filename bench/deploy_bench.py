@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Cold deploy and no-op re-run: site.yml against the original plan's docker-compose path, measured in one run.
+
+Both paths start from no container, volume or vault, on the offline images (built beforehand: nothing is built
+here), with the fake OpenAI upstream as the only stand-in, and end when the app answers a chat completion through
+LiteLLM with its virtual key:
+  compose: `docker-compose up -d` of bench/deploy/docker-compose.yml, LiteLLM's readiness, two /key/generate calls,
+           then the app started with its key (what the plan's Makefile and setup script did);
+  site:    `ansible-playbook site.yml` on a throwaway inventory (its own vault identity and folder).
+Then a no-op `site.yml` run. Prints both times, their ratio and the no-op time, against issue 13's goals.
+Traffic goes to 127.0.0.1 only; every wait is bounded; everything it starts is removed at the end.
+
+    sudo apt-get install docker-compose   # the v1 client Debian ships
+    .venv/bin/python bench/deploy_bench.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = ["docker-compose", "-p", "llmbench", "-f", str(REPO / "bench/deploy/docker-compose.yml")]
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+STACK_CONTAINERS = ["phoenix-postgres", "litellm-postgres", "phoenix", "litellm-proxy", "reasoning-api", "fake-openai"]
+NEEDED_IMAGES = ["llm-gateway-offline/postgres:15", "llm-gateway-offline/phoenix:20.26.1",
+                 "llm-gateway-offline/litellm:1.108.7", "llm-gateway-offline/fake-openai:1",
+                 "llm-gateway/reasoning-api:0.1.0"]
+LITELLM, APP = "http://127.0.0.1:4000", "http://127.0.0.1:8000"
+DEADLINE_S = 600
+GOAL_RATIO, GOAL_NOOP_S = 0.9, 5.0
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)
+
+
+def until(what: str, probe, interval: float = 0.5):
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        try:
+            if result := probe():
+                return result
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit(f"gave up after {DEADLINE_S} s waiting for {what}")
+        time.sleep(interval)
+
+
+def app_answers(http: httpx.Client) -> bool:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "bench"}]}
+    return http.post(f"{APP}/v1/chat/completions", json=body).status_code == 200
+
+
+def preflight() -> None:
+    if not shutil.which("docker-compose"):
+        sys.exit("docker-compose is missing: apt-get install docker-compose (the baseline needs it)")
+    missing = [i for i in NEEDED_IMAGES if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode]
+    if missing:
+        sys.exit(f"missing images {missing}: build them first (images/build.sh; the app's by one site.yml run)")
+    present = run(["docker", "ps", "-a", "--format", "{{.Names}}"]).stdout.split()
+    if taken := sorted(set(present) & set(STACK_CONTAINERS)):
+        sys.exit(f"containers {taken} exist: take that stack down first (make down, or molecule destroy)")
+
+
+def compose_path(http: httpx.Client) -> float:
+    env = dict(os.environ, BENCH_POSTGRES_IMAGE="llm-gateway-offline/postgres:15",
+               BENCH_PHOENIX_DB_PASSWORD=secrets.token_hex(16), BENCH_LITELLM_DB_PASSWORD=secrets.token_hex(16),
+               BENCH_MASTER_KEY="sk-" + secrets.token_hex(24))
+    master = {"Authorization": f"Bearer {env['BENCH_MASTER_KEY']}"}
+    try:
+        start = time.monotonic()
+        run([*COMPOSE, "up", "-d", "fake-openai", "postgres-phoenix", "postgres-litellm", "phoenix", "litellm"], env=env)
+        until("LiteLLM readiness", lambda: http.get(f"{LITELLM}/health/readiness").json().get("db") == "connected")
+        keys = [http.post(f"{LITELLM}/key/generate", headers=master,
+                          json={"key_alias": alias, "metadata": {"environment": alias}}).json()["key"]
+                for alias in ("litellm-dev", "litellm-eval")]
+        run([*COMPOSE, "up", "-d", "--no-deps", "reasoning-api"], env=dict(env, BENCH_APP_KEY=keys[0]))
+        until("the app's answer", lambda: app_answers(http))
+        return time.monotonic() - start
+    finally:
+        subprocess.run([*COMPOSE, "down", "-v", "--remove-orphans"], env=env, capture_output=True)
+
+
+def bench_inventory(folder: Path) -> Path:
+    inventory = folder / "bench"
+    (inventory / "group_vars" / "llm_gateway").mkdir(parents=True)
+    shutil.copy(REPO / "inventories/dev/hosts.yml", inventory / "hosts.yml")
+    settings = {
+        "llm_gateway_vault_id": "bench", "llm_gateway_secrets_generate": True, "llm_gateway_image_source": "offline",
+        "llm_gateway_labels": {"llm-gateway.stack": "llm-gateway", "llm-gateway.test": "bench"},
+        "litellm_openai_api_base": "http://fake-openai:8080/v1",
+        "llm_gateway_openai_api_key": "sk-fake-openai-upstream-key-for-bench-only",
+        "fake_openai_image": "llm-gateway-offline/fake-openai:1",
+    }
+    (inventory / "group_vars" / "llm_gateway" / "main.yml").write_text(yaml.safe_dump(settings))
+    (folder / "vault-password").write_text(secrets.token_hex(16) + "\n")
+    return inventory
+
+
+def playbook(inventory: Path, *args: str) -> float:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+               ANSIBLE_VAULT_IDENTITY_LIST=f"bench@{inventory.parent / 'vault-password'}")
+    start = time.monotonic()
+    done = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), *args], cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"ansible-playbook {' '.join(args)} failed:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
+    return time.monotonic() - start
+
+
+def site_path(http: httpx.Client) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory(prefix="deploy-bench-") as tmp:
+        inventory = bench_inventory(Path(tmp))
+        try:
+            playbook(inventory, "molecule/default/prepare.yml")  # the fake upstream: not part of the timed deploy
+            start = time.monotonic()
+            playbook(inventory, "site.yml")
+            until("the app's answer", lambda: app_answers(http))
+            cold = time.monotonic() - start
+            return cold, playbook(inventory, "site.yml")
+        finally:
+            subprocess.run(["docker", "rm", "-f", "fake-openai"], capture_output=True)
+            playbook(inventory, "playbooks/purge.yml", "-e", "confirm_purge=bench")
+
+
+def main() -> None:
+    preflight()
+    with httpx.Client(timeout=30) as http:
+        compose = compose_path(http)
+        site, noop = site_path(http)
+    ratio = site / compose
+    print(json.dumps({"compose_cold_s": round(compose, 1), "site_cold_s": round(site, 1), "ratio": round(ratio, 2),
+                      "site_noop_s": round(noop, 1)}))
+    print(f"cold deploy: site.yml {site:.1f} s, compose path {compose:.1f} s: {ratio:.2f}x "
+          f"(goal <= {GOAL_RATIO}x: {'met' if ratio <= GOAL_RATIO else 'NOT met'})")
+    print(f"no-op site.yml: {noop:.1f} s (goal <= {GOAL_NOOP_S:.0f} s: {'met' if noop <= GOAL_NOOP_S else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
