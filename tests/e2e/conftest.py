@@ -4,6 +4,8 @@ Settings come from the environment (defaults fit the dev inventory on this host)
   LLM_GATEWAY_VAULT_DIR   the inventory's vault folder (its *.vault.yml files are decrypted with ANSIBLE_VAULT_IDENTITY_LIST)
   PHOENIX_URL, LITELLM_URL, REASONING_API_URL   published URLs
   FAKE_OPENAI_URL         the test upstream's URL; its checks need it (the test stack always sets it)
+  LLM_GATEWAY_CONTAINER_HOSTS   JSON: where each container runs, as a testinfra host by role (e.g.
+                          {"phoenix_db": "docker://mh-db"}); a role not named runs on the verifier's own host
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import testinfra
 import yaml
 
 CONTAINERS = {
@@ -75,12 +78,25 @@ def http() -> httpx.Client:
         yield client
 
 
+CONTAINER_HOSTS = json.loads(os.environ.get("LLM_GATEWAY_CONTAINER_HOSTS", "{}"))
+
+
 @pytest.fixture
-def inspect(host):
-    """docker inspect of a stack container by role name (phoenix_db, litellm_db, phoenix, litellm, app)."""
+def host_of(host):
+    """The testinfra host a stack container runs on, by role name (phoenix_db, litellm_db, phoenix, litellm, app)."""
+
+    def _host_of(role: str):
+        return testinfra.get_host(CONTAINER_HOSTS[role]) if role in CONTAINER_HOSTS else host
+
+    return _host_of
+
+
+@pytest.fixture
+def inspect(host_of):
+    """docker inspect of a stack container by role name."""
 
     def _inspect(role: str) -> dict:
-        return host.docker(CONTAINERS[role]).inspect()
+        return host_of(role).docker(CONTAINERS[role]).inspect()
 
     return _inspect
 

@@ -6,6 +6,7 @@ Keys are found by their token hash (LiteLLM stores only sha256 of the secret), n
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -17,7 +18,11 @@ import yaml
 
 from conftest import container_env, key_info, litellm_chat, sha256_hex
 
-DEFAULT_KEYS = {"litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
+# The inventory's keys: alias → metadata, and alias → the limits LiteLLM must hold (JSON in the environment; the
+# defaults are the dev inventory's).
+DEFAULT_KEYS = json.loads(os.environ.get("LLM_GATEWAY_KEYS", "null")) or {
+    "litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
+KEY_LIMITS = json.loads(os.environ.get("LLM_GATEWAY_KEY_LIMITS", "{}"))
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
 VAULT_DIR = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/vault"))
 VAULT_FILES = {
@@ -73,6 +78,8 @@ def test_default_key_exists_with_its_alias_and_metadata(http, urls, master_heade
     assert info["expires"] is None
     for name, value in DEFAULT_KEYS[alias].items():
         assert info["metadata"][name] == value
+    for name, value in KEY_LIMITS.get(alias, {}).items():
+        assert info[name] == value, f"{alias}: {name} is {info[name]!r}, the inventory says {value!r}"
 
 
 @pytest.mark.parametrize("alias", sorted(DEFAULT_KEYS))

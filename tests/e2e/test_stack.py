@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -17,6 +18,8 @@ EXPECTED_PORTS = {
     "app": {"8000/tcp": "8000"},
 }
 BIND_ADDRESS = os.environ.get("LLM_GATEWAY_BIND_ADDRESS", "127.0.0.1")
+# On several hosts each host publishes on its own address: by role, JSON.
+BIND_ADDRESSES = json.loads(os.environ.get("LLM_GATEWAY_BIND_ADDRESSES", "{}"))
 NETWORK = os.environ.get("LLM_GATEWAY_NETWORK", "reasoning-network")
 
 
@@ -34,12 +37,13 @@ def test_container_is_on_the_stack_network(inspect, role):
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED_PORTS))
-def test_ports_are_published_on_the_bind_address_only(inspect, host, role):
+def test_ports_are_published_on_the_bind_address_only(inspect, host_of, role):
     bindings = inspect(role)["HostConfig"]["PortBindings"]
+    address = BIND_ADDRESSES.get(role, BIND_ADDRESS)
     assert set(bindings) == set(EXPECTED_PORTS[role])
     for container_port, host_port in EXPECTED_PORTS[role].items():
-        assert bindings[container_port] == [{"HostIp": BIND_ADDRESS, "HostPort": host_port}]
-        assert host.socket(f"tcp://{BIND_ADDRESS}:{host_port}").is_listening
+        assert bindings[container_port] == [{"HostIp": address, "HostPort": host_port}]
+        assert host_of(role).socket(f"tcp://{address}:{host_port}").is_listening
 
 
 @pytest.mark.parametrize(("role", "volume"), [("phoenix_db", "phoenix_postgres_data"), ("litellm_db", "litellm_postgres_data")])

@@ -76,6 +76,8 @@ BAD_SETTINGS = {
                             "litellm-dev, litellm-eval"]),
     "app key wanted absent": ({"litellm_keys_wanted": [{"alias": "litellm-dev", "state": "absent"}]},
                               ['llm_gateway_app_key_alias is "litellm-dev"', "(it defines none)"]),
+    "registry without address": ({"llm_gateway_image_source": "registry"},
+                                 ['llm_gateway_registry_address is ""', "give the registry's host:port"]),
     "litellm unpublished": ({"litellm_published_port": None},
                             ["litellm_published_port is null", "the keys step reaches LiteLLM through its published port"]),
 }
@@ -103,3 +105,31 @@ def test_the_dev_settings_pass_the_preflight(inventory):
     assert failed_task(run.stdout) == "Refuse to run without the secrets this inventory must already hold", run.stdout
     for task in PREFLIGHT_TASKS:
         assert re.search(rf"^TASK \[llm_gateway.stack.llm_gateway_preflight : {re.escape(task)}\] \*+\nok: ", run.stdout, re.M), task
+
+
+def two_hosts(inv, database_host):
+    """The inventory's groups over two hosts: the databases on one (with the given ansible_host), the rest on another."""
+    (inv / "hosts.yml").write_text(yaml.safe_dump({"llm_gateway": {
+        "children": {"databases": {"hosts": {"db-1": {"ansible_host": database_host}}},
+                     **{group: {"hosts": {"gw-1": {"ansible_host": "10.9.0.2"}}} for group in ("observability", "gateway", "app")}},
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}))
+    return inv
+
+
+@pytest.mark.parametrize(("database_host", "variables", "expected"), [
+    ("10.9.0.1", {"litellm_postgres_published_port": None},
+     ["gw-1 (gateway) reaches LiteLLM's PostgreSQL on db-1 (databases), but litellm_postgres_published_port is null"]),
+    ("10.9.0.1", {"llm_gateway_bind_address": "127.0.0.1"},
+     ["db-1 publishes its ports on llm_gateway_bind_address '127.0.0.1', a loopback address"]),
+    ("db.example.internal", {},
+     ["llm_gateway_private_address of db-1 is 'db.example.internal', not an IP address"]),
+])
+def test_a_placement_over_hosts_that_cannot_connect_is_refused(inventory, database_host, variables, expected):
+    run = run_site(two_hosts(inventory, database_host), variables)
+
+    assert run.returncode != 0, run.stdout
+    assert failed_task(run.stdout) == "Check how the hosts reach each other's services", run.stdout
+    message = error_message(run.stdout)
+    for text in expected:
+        assert text in message, run.stdout
+    assert not (inventory / "vault").exists()
