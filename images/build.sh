@@ -4,7 +4,7 @@
 #
 # Usage (as root, from any directory):
 #   images/build.sh [--force] [IMAGE ...]
-# IMAGE is one of: base postgres phoenix litellm fake-openai (default: all of them, base first).
+# IMAGE is one of: base postgres phoenix litellm fake-openai reasoning-api (default: all of them, base first).
 # An image whose exact tag already exists, built from the same inputs, is skipped unless --force is given.
 # --force rebuilds the named images (or all service images); it rebuilds the base image only when "base" is named explicitly, because
 # a new base invalidates the layer cache of every other image.
@@ -25,8 +25,14 @@ declare -A TAG=(
   [phoenix]=llm-gateway-offline/phoenix:20.26.1
   [litellm]=llm-gateway-offline/litellm:1.108.7
   [fake-openai]=llm-gateway-offline/fake-openai:1
+  [reasoning-api]=llm-gateway-offline/reasoning-api:0.1.0
 )
-ALL=(base postgres phoenix litellm fake-openai)
+ALL=(base postgres phoenix litellm fake-openai reasoning-api)
+# The build context of an image is images/<name>, except the app's (app/, built once here for hosts that pull
+# images from a registry instead of building the app themselves). That folder also holds the app's tests and docs,
+# so only what its Dockerfile copies decides whether the image is stale.
+declare -A CONTEXT=([reasoning-api]=$repo/app)
+declare -A INPUTS=([reasoning-api]="Dockerfile .dockerignore requirements.txt src")
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 FAKE_OPENAI_SERVER=${FAKE_OPENAI_SERVER:-$repo/tests/fake_openai/server.py}
 
@@ -153,14 +159,19 @@ EOF
   rm -rf --one-file-system "$rootfs" "$rootfs.log"
 }
 
-# A hash of the build context's committed inputs, stored as a label so a stale image can be noticed.
-context_hash() {
-  (cd "$1" && find . -type f ! -name build-ca.crt ! -name server.py -print0 | LC_ALL=C sort -z \
-     | xargs -0 sha256sum; [[ -n ${2:-} ]] && sha256sum <"$2") | sha256sum | cut -c1-16
+context_dir() { echo "${CONTEXT[$1]:-$here/$1}"; }
+
+# A hash of an image's committed build inputs, stored as a label so a stale image can be noticed.
+context_hash() {  # context_hash NAME [EXTRA_FILE]
+  local inputs=${INPUTS[$1]:-.}
+  # shellcheck disable=SC2086  # INPUTS holds a list of paths
+  (cd "$(context_dir "$1")" && find $inputs -type f ! -name build-ca.crt ! -name server.py ! -name '*.pyc' -print0 \
+     | LC_ALL=C sort -z | xargs -0 sha256sum; [[ -n ${2:-} ]] && sha256sum <"$2") | sha256sum | cut -c1-16
 }
 
 build_image() {
-  local name=$1 ctx=$here/$1 extra_hash=""
+  local name=$1 ctx extra_hash=""
+  ctx=$(context_dir "$1")
   [[ -f $ctx/Dockerfile ]] || die "$ctx/Dockerfile missing"
   image_exists "$BASE_TAG" || die "$BASE_TAG missing (build it: images/build.sh base)"
   [[ -r $HOST_CA ]] || die "$HOST_CA not readable"
@@ -174,7 +185,7 @@ build_image() {
   chmod 644 "$ctx/build-ca.crt"
   cleanup_files+=("$ctx/build-ca.crt")
   docker build --pull=false --build-arg BASE_IMAGE="$BASE_TAG" \
-    --label "org.llm-gateway.context-hash=$(context_hash "$ctx" "$extra_hash")" \
+    --label "org.llm-gateway.context-hash=$(context_hash "$name" "$extra_hash")" \
     -t "${TAG[$name]}" "$ctx"
   rm -f "$ctx/build-ca.crt" "$ctx/server.py"
 }
@@ -188,11 +199,11 @@ for name in "${names[@]}"; do
     elif [[ $force -eq 0 ]]; then
       extra=""; [[ $name == fake-openai && -f $FAKE_OPENAI_SERVER ]] && extra=$FAKE_OPENAI_SERVER
       built_hash=$(docker image inspect -f '{{index .Config.Labels "org.llm-gateway.context-hash"}}' "$tag" 2>/dev/null || true)
-      if [[ $built_hash == "$(context_hash "$here/$name" "$extra")" ]]; then
-        log "skip $name: $tag exists and images/$name is unchanged (use --force to rebuild)"
+      if [[ $built_hash == "$(context_hash "$name" "$extra")" ]]; then
+        log "skip $name: $tag exists and its build inputs are unchanged (use --force to rebuild)"
         summary+=("$name $tag skipped (exists)"); continue
       fi
-      log "rebuild $name: images/$name changed since $tag was built"
+      log "rebuild $name: its build inputs changed since $tag was built"
     fi
   fi
   if [[ $name == fake-openai && $explicit -eq 0 && ! -f $FAKE_OPENAI_SERVER ]]; then
