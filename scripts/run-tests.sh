@@ -4,7 +4,9 @@
 #   → ansible-test sanity and units on the installed collection → module integration tests (real LiteLLM)
 #   → molecule test (full stack: converge, idempotence, check, end-to-end verify, destroy)
 #   → molecule test -s day2 (compose migration, ops playbooks, upgrade, reset, settings changes, teardown on a
-#     second, isolated stack), started right after the images and run alongside the other steps.
+#     second, isolated stack), started right after the images and run alongside the other steps
+#   → molecule test -s multihost (the stack over four SSH hosts with their own engines, images from a registry),
+#     alongside as well.
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,10 @@ step images images/build.sh
 day2_log=$results/molecule-day2.log day2_start=$SECONDS
 molecule test -s day2 >"$day2_log" 2>&1 &
 day2_pid=$!
+# The multihost scenario waits on package installs, image pulls and SSH: it too runs alongside, on hosts of its own.
+multihost_log=$results/molecule-multihost.log multihost_start=$SECONDS
+molecule test -s multihost >"$multihost_log" 2>&1 &
+multihost_pid=$!
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
 step docs python scripts/variables-doc.py --check
@@ -50,6 +56,11 @@ if wait "$day2_pid"; then day2_status=ok; else day2_status=FAILED; failed_steps+
 cat "$day2_log"
 seconds[molecule-day2]=$((SECONDS - day2_start))
 echo "=== molecule-day2: $day2_status (${seconds[molecule-day2]} s from its start)"
+echo "=== molecule-multihost (started after the images)"
+if wait "$multihost_pid"; then multihost_status=ok; else multihost_status=FAILED; failed_steps+=(molecule-multihost); fi
+cat "$multihost_log"
+seconds[molecule-multihost]=$((SECONDS - multihost_start))
+echo "=== molecule-multihost: $multihost_status (${seconds[molecule-multihost]} s from its start)"
 
 # Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
 .venv/bin/python - "$results" <<'PY'
@@ -66,7 +77,7 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
 PY
 passed=0 failed=0 skipped=0
 [ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
-for report in unit collection-units-python app integration e2e day2; do
+for report in unit collection-units-python app integration e2e day2 multihost; do
   compgen -G "$results/$report*.xml" >/dev/null || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")

@@ -17,7 +17,7 @@ import yaml
 
 from conftest import CONTAINERS, _vault_vars, container_env
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MACHINES = yaml.safe_load((ROOT / "molecule/multihost/vars/machines.yml").read_text())
 HOSTS = MACHINES["multihost_hosts"]
 REGISTRY = f"{MACHINES['multihost_registry_ip']}:{MACHINES['multihost_registry_port']}"
