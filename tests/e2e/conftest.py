@@ -4,6 +4,8 @@ Settings come from the environment (defaults fit the dev inventory on this host)
   LLM_GATEWAY_VAULT_DIR   the inventory's vault folder (its *.vault.yml files are decrypted with ANSIBLE_VAULT_IDENTITY_LIST)
   PHOENIX_URL, LITELLM_URL, REASONING_API_URL   published URLs
   FAKE_OPENAI_URL         the test upstream's URL; its checks need it (the test stack always sets it)
+  LLM_GATEWAY_KEYS        JSON: the inventory's keys, alias → metadata (default: the dev inventory's)
+  LLM_GATEWAY_APP_LLM_BASE_URL  the LiteLLM URL the app is given (default: by alias, on its host's network)
   LLM_GATEWAY_CONTAINER_HOSTS   JSON: where each container runs, as a testinfra host by role (e.g.
                           {"phoenix_db": "docker://mh-db"}); a role not named runs on the verifier's own host
 """
@@ -79,6 +81,9 @@ def http() -> httpx.Client:
 
 
 CONTAINER_HOSTS = json.loads(os.environ.get("LLM_GATEWAY_CONTAINER_HOSTS", "{}"))
+# The inventory's keys, alias → metadata (JSON; the default is the dev inventory's).
+INVENTORY_KEYS = json.loads(os.environ.get("LLM_GATEWAY_KEYS", "null")) or {
+    "litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
 
 
 @pytest.fixture

@@ -19,10 +19,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import PHOENIX_PROJECT, assert_no_key_in_spans, container_env, forbidden_keys, key_info, phoenix_spans, sha256_hex
+from conftest import (INVENTORY_KEYS, PHOENIX_PROJECT, assert_no_key_in_spans, container_env, forbidden_keys, key_info,
+                      phoenix_spans, sha256_hex)
 
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
-KEY_ENVIRONMENTS = {"litellm-dev": "development", "litellm-eval": "evaluation"}  # the default keys' metadata
+LLM_BASE_URL = os.environ.get("LLM_GATEWAY_APP_LLM_BASE_URL", "http://litellm:4000")
 CLIENT_MODEL = "gpt-4o"  # what the client asks for; the classifier uses ROUTING_CLASSIFIER_MODEL (gpt-4o-mini)
 CLASSIFIER_MODEL = "gpt-4o-mini"
 REASONING_STEPS = 2  # the fake upstream continues until "fake-steps=N" steps exist
@@ -211,7 +212,7 @@ def test_spans_carry_the_apps_key_alias_and_hash(traced, case_id, app_key):
         assert attributes["metadata.user_api_key_alias"] == APP_KEY_ALIAS
         assert attributes["litellm.key_alias"] == APP_KEY_ALIAS
         assert attributes["metadata.user_api_key_hash"] == sha256_hex(app_key)
-        assert attributes["metadata.user_api_key_auth_metadata.environment"] == KEY_ENVIRONMENTS[APP_KEY_ALIAS]
+        assert attributes["metadata.user_api_key_auth_metadata.environment"] == INVENTORY_KEYS[APP_KEY_ALIAS]["environment"]
 
 
 @pytest.mark.parametrize(
@@ -306,7 +307,7 @@ def test_the_apps_key_spend_grows_by_its_calls(http, urls, traced, master_header
 def test_app_container_holds_only_its_virtual_key(inspect, vault_vars, secrets):
     env = container_env(inspect("app"))
     assert env["LLM_API_KEY"] == vault_vars["litellm_keys_secrets"][APP_KEY_ALIAS]
-    assert env["LLM_BASE_URL"].rstrip("/").removesuffix("/v1") == "http://litellm:4000"
+    assert env["LLM_BASE_URL"].rstrip("/").removesuffix("/v1") == LLM_BASE_URL
     secretish = {name for name in env if any(word in name.upper() for word in ("KEY", "SECRET", "TOKEN", "PASSWORD"))}
     assert secretish == {"LLM_API_KEY"}
     upstream_key = container_env(inspect("litellm"))["OPENAI_API_KEY"]

@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import container_env, key_info, litellm_chat, sha256_hex
+from conftest import INVENTORY_KEYS, container_env, key_info, litellm_chat, sha256_hex
 
-# The inventory's keys: alias → metadata, and alias → the limits LiteLLM must hold (JSON in the environment; the
-# defaults are the dev inventory's).
-DEFAULT_KEYS = json.loads(os.environ.get("LLM_GATEWAY_KEYS", "null")) or {
-    "litellm-dev": {"environment": "development"}, "litellm-eval": {"environment": "evaluation"}}
+DEFAULT_KEYS = INVENTORY_KEYS
+# The limits LiteLLM must hold for a key, alias → {field: value} (JSON; none in the dev inventory).
 KEY_LIMITS = json.loads(os.environ.get("LLM_GATEWAY_KEY_LIMITS", "{}"))
 APP_KEY_ALIAS = os.environ.get("LLM_GATEWAY_APP_KEY_ALIAS", "litellm-dev")
 VAULT_DIR = Path(os.environ.get("LLM_GATEWAY_VAULT_DIR", "inventories/dev/vault"))

@@ -107,10 +107,12 @@ def ansible_playbook(playbook: str, *args: str) -> subprocess.CompletedProcess:
 def test_an_unknown_host_key_is_refused(tmp_path):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
+    # A fresh connection: no SSH master connection of an earlier run may be reused.
+    env = dict(os.environ, ANSIBLE_SSH_ARGS="-o ControlMaster=no -o ControlPath=none")
     run = subprocess.run(
         ["ansible", "-i", os.environ["LLM_GATEWAY_INVENTORY"], "mh-app", "-m", "ansible.builtin.ping",
          "-e", f"ansible_ssh_common_args='-o UserKnownHostsFile={empty} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT)
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert run.returncode != 0
     assert "Host key verification failed" in run.stdout + run.stderr
 
