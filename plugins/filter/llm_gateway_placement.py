@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible.errors import AnsibleFilterError
-
 
 def _is_ip(value) -> bool:
     try:
@@ -27,14 +25,19 @@ def _is_loopback(value) -> bool:
 
 
 def endpoint(provider_hosts, consumer, hostvars, alias, container_port, published_port):
-    """{host, port} at which the host `consumer` reaches the service run by the first of `provider_hosts`."""
+    """{host, port} at which the host `consumer` reaches the service run by the first of `provider_hosts`.
+
+    A placement that cannot connect raises ValueError, whose message Ansible reports (importing ansible.errors here
+    would switch module warnings to the controller's display in the unit tests' process); the preflight's
+    link_problems names such a placement before any of this runs.
+    """
     if not provider_hosts:
-        raise AnsibleFilterError(f"no inventory host runs the service {alias!r}: give its inventory group a host")
+        raise ValueError(f"no inventory host runs the service {alias!r}: give its inventory group a host")
     if consumer in provider_hosts:
         return {"host": alias, "port": int(container_port)}
     provider = provider_hosts[0]
     if published_port is None:
-        raise AnsibleFilterError(
+        raise ValueError(
             f"{consumer} reaches {alias!r} on {provider}, but its published port is null: publish it "
             "(the preflight names the variable)"
         )

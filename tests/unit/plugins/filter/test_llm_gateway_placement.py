@@ -2,7 +2,6 @@
 cannot work, derived from the inventory alone."""
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.llm_gateway.stack.plugins.filter import llm_gateway_placement as placement
 
@@ -26,12 +25,12 @@ def test_a_consumer_that_runs_the_service_itself_uses_its_own():
 
 
 def test_an_unpublished_service_on_another_host_is_an_error_naming_both_hosts():
-    with pytest.raises(AnsibleFilterError, match="gw reaches 'postgres-litellm' on db, but its published port is null"):
+    with pytest.raises(ValueError, match="gw reaches 'postgres-litellm' on db, but its published port is null"):
         placement.endpoint(["db"], "gw", HOSTVARS, "postgres-litellm", 5432, None)
 
 
 def test_a_group_without_host_is_an_error():
-    with pytest.raises(AnsibleFilterError, match="no inventory host runs the service 'phoenix'"):
+    with pytest.raises(ValueError, match="no inventory host runs the service 'phoenix'"):
         placement.endpoint([], "gw", HOSTVARS, "phoenix", 6006, 6006)
 
 
