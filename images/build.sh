@@ -4,7 +4,9 @@
 #
 # Usage (as root, from any directory):
 #   images/build.sh [--force] [IMAGE ...]
-# IMAGE is one of: base postgres phoenix litellm fake-openai (default: all of them, base first).
+# IMAGE is one of: base postgres phoenix litellm haproxy redis fake-openai (default: all of them, base first), or
+# litellm-previous: LiteLLM's earlier release, the rolling-upgrade test's starting point (images/litellm built with
+# LITELLM_VERSION), made only when named.
 # An image whose exact tag already exists, built from the same inputs, is skipped unless --force is given.
 # --force rebuilds the named images (or all service images); it rebuilds the base image only when "base" is named explicitly, because
 # a new base invalidates the layer cache of every other image.
@@ -24,9 +26,15 @@ declare -A TAG=(
   [postgres]=llm-gateway-offline/postgres:15
   [phoenix]=llm-gateway-offline/phoenix:20.26.1
   [litellm]=llm-gateway-offline/litellm:1.108.7
+  [litellm-previous]=llm-gateway-offline/litellm:1.106.12
+  [haproxy]=llm-gateway-offline/haproxy:2.6
+  [redis]=llm-gateway-offline/redis:7.0
   [fake-openai]=llm-gateway-offline/fake-openai:1
 )
-ALL=(base postgres phoenix litellm fake-openai)
+# Images built from another image's folder, and the build arguments that make them differ.
+declare -A CONTEXT=([litellm-previous]=litellm)
+declare -A BUILD_ARGS=([litellm-previous]="--build-arg LITELLM_VERSION=1.106.12")
+ALL=(base postgres phoenix litellm haproxy redis fake-openai)
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 FAKE_OPENAI_SERVER=${FAKE_OPENAI_SERVER:-$repo/tests/fake_openai/server.py}
 
@@ -42,7 +50,7 @@ for arg in "$@"; do
     --force|-f) force=1 ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option: $arg" ;;
-    *) [[ -n ${TAG[$arg]+x} ]] || die "unknown image: $arg (known: ${ALL[*]})"; names+=("$arg") ;;
+    *) [[ -n ${TAG[$arg]+x} ]] || die "unknown image: $arg (known: ${!TAG[*]})"; names+=("$arg") ;;
   esac
 done
 explicit=1
@@ -160,7 +168,7 @@ context_hash() {
 }
 
 build_image() {
-  local name=$1 ctx=$here/$1 extra_hash=""
+  local name=$1 ctx=$here/${CONTEXT[$1]:-$1} extra_hash=""
   [[ -f $ctx/Dockerfile ]] || die "$ctx/Dockerfile missing"
   image_exists "$BASE_TAG" || die "$BASE_TAG missing (build it: images/build.sh base)"
   [[ -r $HOST_CA ]] || die "$HOST_CA not readable"
@@ -173,7 +181,8 @@ build_image() {
   cp "$HOST_CA" "$ctx/build-ca.crt"
   chmod 644 "$ctx/build-ca.crt"
   cleanup_files+=("$ctx/build-ca.crt")
-  docker build --pull=false --build-arg BASE_IMAGE="$BASE_TAG" \
+  # shellcheck disable=SC2086  # BUILD_ARGS holds separate words
+  docker build --pull=false --build-arg BASE_IMAGE="$BASE_TAG" ${BUILD_ARGS[$name]:-} \
     --label "org.llm-gateway.context-hash=$(context_hash "$ctx" "$extra_hash")" \
     -t "${TAG[$name]}" "$ctx"
   rm -f "$ctx/build-ca.crt" "$ctx/server.py"
@@ -188,11 +197,11 @@ for name in "${names[@]}"; do
     elif [[ $force -eq 0 ]]; then
       extra=""; [[ $name == fake-openai && -f $FAKE_OPENAI_SERVER ]] && extra=$FAKE_OPENAI_SERVER
       built_hash=$(docker image inspect -f '{{index .Config.Labels "org.llm-gateway.context-hash"}}' "$tag" 2>/dev/null || true)
-      if [[ $built_hash == "$(context_hash "$here/$name" "$extra")" ]]; then
-        log "skip $name: $tag exists and images/$name is unchanged (use --force to rebuild)"
+      if [[ $built_hash == "$(context_hash "$here/${CONTEXT[$name]:-$name}" "$extra")" ]]; then
+        log "skip $name: $tag exists and images/${CONTEXT[$name]:-$name} is unchanged (use --force to rebuild)"
         summary+=("$name $tag skipped (exists)"); continue
       fi
-      log "rebuild $name: images/$name changed since $tag was built"
+      log "rebuild $name: images/${CONTEXT[$name]:-$name} changed since $tag was built"
     fi
   fi
   if [[ $name == fake-openai && $explicit -eq 0 && ! -f $FAKE_OPENAI_SERVER ]]; then
