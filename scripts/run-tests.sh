@@ -4,7 +4,10 @@
 #   → ansible-test sanity and units on the installed collection → module integration tests (real LiteLLM)
 #   → molecule test (full stack: converge, idempotence, check, end-to-end verify, destroy)
 #   → molecule test -s day2 (compose migration, ops playbooks, upgrade, reset, settings changes, teardown on a
-#     second, isolated stack), started right after the images and run alongside the other steps.
+#     second, isolated stack), started right after the images and run alongside the other steps
+#   → molecule test -s rolling (two LiteLLM replicas behind the balancer: configuration change, restart and upgrade
+#     under traffic with no failed request, on a third stack), also in the background, after LiteLLM's earlier
+#     release is built (images/build.sh litellm-previous).
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,10 @@ step images images/build.sh
 day2_log=$results/molecule-day2.log day2_start=$SECONDS
 molecule test -s day2 >"$day2_log" 2>&1 &
 day2_pid=$!
+# The rolling scenario mostly waits on LiteLLM's starts too: same pattern, on its own stack (rolling-* names).
+rolling_log=$results/molecule-rolling.log rolling_start=$SECONDS
+{ images/build.sh litellm-previous && molecule test -s rolling; } >"$rolling_log" 2>&1 &
+rolling_pid=$!
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
 step docs python scripts/variables-doc.py --check
@@ -50,6 +57,11 @@ if wait "$day2_pid"; then day2_status=ok; else day2_status=FAILED; failed_steps+
 cat "$day2_log"
 seconds[molecule-day2]=$((SECONDS - day2_start))
 echo "=== molecule-day2: $day2_status (${seconds[molecule-day2]} s from its start)"
+echo "=== molecule-rolling (started after the images)"
+if wait "$rolling_pid"; then rolling_status=ok; else rolling_status=FAILED; failed_steps+=(molecule-rolling); fi
+cat "$rolling_log"
+seconds[molecule-rolling]=$((SECONDS - rolling_start))
+echo "=== molecule-rolling: $rolling_status (${seconds[molecule-rolling]} s from its start)"
 
 # Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
 .venv/bin/python - "$results" <<'PY'
@@ -66,7 +78,7 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
 PY
 passed=0 failed=0 skipped=0
 [ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
-for report in unit collection-units-python app integration e2e day2; do
+for report in unit collection-units-python app integration e2e day2 rolling; do
   compgen -G "$results/$report*.xml" >/dev/null || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")
