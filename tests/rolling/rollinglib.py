@@ -104,7 +104,7 @@ def vault() -> dict:
 
 def balancer_servers() -> dict[str, dict[str, str]]:
     """The balancer's view of each replica (HAProxy `show stat`): status, current and total sessions."""
-    script = 'exec 3<>/dev/tcp/127.0.0.1/9999 && echo "show stat litellm 4 -1" >&3 && cat <&3'
+    script = 'exec 3<>/dev/tcp/127.0.0.1/9999 && echo "show stat -1 4 -1" >&3 && cat <&3'
     lines = sh("docker", "exec", BALANCER, "bash", "-c", script).stdout.splitlines()
     header = lines[0].lstrip("# ").split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line.strip()]
