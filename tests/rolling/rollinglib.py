@@ -131,6 +131,11 @@ class Traffic:
             thread.start()
         return self
 
+    def join(self) -> None:
+        """Wait until a bound ends the traffic (max_requests or max_seconds)."""
+        for thread in self._threads:
+            thread.join(timeout=self.max_seconds + 60)
+
     def __exit__(self, *exc) -> None:
         self._stop.set()
         for thread in self._threads:

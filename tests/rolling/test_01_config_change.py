@@ -14,9 +14,9 @@ def test_both_replicas_serve_behind_the_balancer(http):
     assert {s["status"] for s in servers.values()} == {"UP"}
     before = {name: int(s["stot"]) for name, s in servers.items()}
     with Traffic(max_requests=200) as traffic:
-        pass
-    # Bounded by max_requests: the threads end on their own once 200 answers are in.
+        traffic.join()  # the threads end on their own once 200 answers are in
     assert traffic.failures == [], traffic.summary()
+    assert traffic.sent >= 200, traffic.summary()
     after = balancer_servers()
     assert all(int(after[name]["stot"]) > before[name] for name in REPLICAS), after  # both took requests
     assert inspect(BALANCER)["NetworkSettings"]["Networks"]  # sanity: the balancer is on the stack network
