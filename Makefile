@@ -33,7 +33,7 @@ keys:
 status: ## health of every service and the URLs
 	$(ANSIBLE_PLAYBOOK) playbooks/status.yml
 
-logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, reasoning-api
+logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, redis, litellm-balancer, reasoning-api
 	$(ANSIBLE_PLAYBOOK) playbooks/logs.yml -e service=$(SERVICE) -e lines=$(LINES)
 
 restart: ## restart SERVICE and wait until it is healthy (litellm: one replica at a time, through the balancer)
