@@ -29,6 +29,7 @@ CONTAINERS = {
     "phoenix": SETTINGS["phoenix_container_name"],
     "litellm": SETTINGS["litellm_container_name"],
     "litellm-balancer": SETTINGS["balancer_container_name"],
+    "redis": SETTINGS["redis_container_name"],
     "reasoning-api": SETTINGS["reasoning_api_container_name"],
 }
 URLS = {
