@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Gateway capacity: added latency (p50/p95/p99) and throughput of LiteLLM at concurrency 1, 16 and 64, for
   plan:      one LiteLLM instance with one worker, no balancer (the original plan's settings);
-  default:   the project's default: one replica with a worker per CPU, behind HAProxy;
+  default:   the project's default: one replica with a worker per CPU, behind HAProxy, with Redis;
   replicas2: two replicas with a worker per CPU each, behind HAProxy, with Redis;
 each with and without the Phoenix callback (arize_phoenix). "Added" is against the same requests sent straight to
 the benchmark's own upstream (bench/gateway_upstream.py: one write, no Nagle delay) at the same concurrency, in the
@@ -172,7 +172,8 @@ backend litellm
 
 def start_gateway(work: Path, name: str, callbacks: list[str], cpus: int) -> tuple[list[str], int]:
     replicas, workers, balancer = CONFIGS[name]
-    (work / "litellm.yaml").write_text(litellm_config(callbacks, redis=replicas > 1))
+    # Redis as the stack deploys it: whenever there is more than one LiteLLM process.
+    (work / "litellm.yaml").write_text(litellm_config(callbacks, redis=replicas > 1 or (workers or cpus) > 1))
     names = [f"gwbench-litellm-{n}" for n in range(1, replicas + 1)]
     env = ["-e", f"LITELLM_MASTER_KEY={MASTER_KEY}", "-e", "LITELLM_SALT_KEY=sk-bench-salt-0123456789abcdef",
            "-e", f"DATABASE_URL=postgresql://litellm:{DB_PASSWORD}@gwbench-postgres:5432/litellm",
