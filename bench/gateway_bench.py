@@ -266,8 +266,9 @@ def main() -> None:
             # The direct baseline: the same requests straight to the upstream.
             results[("direct", "-")] = {c: measure(upstream_port, "/v1/chat/completions", "sk-none", c, counts[c])
                                         for c in CONCURRENCY}
-            for name in args.only.split(","):
-                for label, callbacks in (("phoenix", ["arize_phoenix"]), ("none", [])):
+            print("measured direct: " + json.dumps(results[("direct", "-")]), file=sys.stderr, flush=True)
+            for label, callbacks in (("phoenix", ["arize_phoenix"]), ("none", [])):
+                for name in args.only.split(","):
                     containers, port = start_gateway(work, name, callbacks, cpus)
                     key = key or virtual_key(port)
                     measure(port, "/v1/chat/completions", key, 16, counts[16] // 4)  # warm-up
@@ -283,7 +284,8 @@ def main() -> None:
                         levels[c]["cpu_phoenix_ms"] = spent["gwbench-phoenix"] / n_ok / 1e6
                         levels[c]["cpu_other_ms"] = (spent["gwbench-postgres"] + spent["gwbench-redis"]) / n_ok / 1e6
                     results[(name, label)] = levels
-                    print(f"measured {name} / callback {label}", file=sys.stderr, flush=True)
+                    # As it goes, so that an interrupted run still leaves its measurements.
+                    print(f"measured {name} / callback {label}: " + json.dumps(levels), file=sys.stderr, flush=True)
                     docker("rm", "-f", "-v", *containers)
     finally:
         cleanup()
