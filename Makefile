@@ -8,7 +8,7 @@ CONFIRM ?=
 COMPOSE_PROJECT ?= reasoning-agent-api
 ANSIBLE_PLAYBOOK = .venv/bin/ansible-playbook -i inventories/$(ENV) $(if $(IMAGE_SOURCE),-e llm_gateway_image_source=$(IMAGE_SOURCE))
 
-.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm down purge migrate test-day2 \
+.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm down purge migrate test-day2 test-rolling \
 	litellm_setup litellm_logs litellm_restart litellm_reset
 
 dev: ## toolchain + the whole dev stack (IMAGE_SOURCE=offline where no registry is reachable)
@@ -33,10 +33,10 @@ keys:
 status: ## health of every service and the URLs
 	$(ANSIBLE_PLAYBOOK) playbooks/status.yml
 
-logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, reasoning-api
+logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, redis, litellm-balancer, reasoning-api
 	$(ANSIBLE_PLAYBOOK) playbooks/logs.yml -e service=$(SERVICE) -e lines=$(LINES)
 
-restart: ## restart SERVICE and wait until it is healthy
+restart: ## restart SERVICE and wait until it is healthy (litellm: one replica at a time, through the balancer)
 	$(ANSIBLE_PLAYBOOK) playbooks/restart.yml -e service=$(SERVICE)
 
 rotate-keys: ## new secrets for ROTATE=alias,alias (default: every key of the inventory); the app is redeployed
@@ -57,6 +57,9 @@ migrate: ## adopt a docker compose deployment of this stack (COMPOSE_PROJECT), t
 
 test-day2: ## the day-2 operations scenario alone
 	.venv/bin/molecule test -s day2
+
+test-rolling: ## the rolling-changes scenario alone (needs images/build.sh litellm-previous)
+	.venv/bin/molecule test -s rolling
 
 litellm_setup: keys
 litellm_logs:

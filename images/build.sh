@@ -4,7 +4,9 @@
 #
 # Usage (as root, from any directory):
 #   images/build.sh [--force] [IMAGE ...]
-# IMAGE is one of: base postgres phoenix litellm fake-openai reasoning-api (default: all of them, base first).
+# IMAGE is one of: base postgres phoenix litellm haproxy redis fake-openai reasoning-api (default: all of them, base
+# first), or litellm-previous: LiteLLM's earlier release, the rolling-upgrade test's starting point (images/litellm
+# built with LITELLM_VERSION), made only when named.
 # An image whose exact tag already exists, built from the same inputs, is skipped unless --force is given.
 # --force rebuilds the named images (or all service images); it rebuilds the base image only when "base" is named explicitly, because
 # a new base invalidates the layer cache of every other image.
@@ -24,22 +26,27 @@ declare -A TAG=(
   [postgres]=llm-gateway-offline/postgres:15
   [phoenix]=llm-gateway-offline/phoenix:20.26.1
   [litellm]=llm-gateway-offline/litellm:1.108.7
+  [litellm-previous]=llm-gateway-offline/litellm:1.106.12
+  [haproxy]=llm-gateway-offline/haproxy:2.6
+  [redis]=llm-gateway-offline/redis:7.0
   [fake-openai]=llm-gateway-offline/fake-openai:1
   [reasoning-api]=llm-gateway-offline/reasoning-api:0.1.0
 )
-ALL=(base postgres phoenix litellm fake-openai reasoning-api)
+ALL=(base postgres phoenix litellm haproxy redis fake-openai reasoning-api)
 # The build context of an image is images/<name>, except the app's (app/, built once here for hosts that pull
-# images from a registry instead of building the app themselves). That folder also holds the app's tests and docs,
-# so only what its Dockerfile copies decides whether the image is stale.
-declare -A CONTEXT=([reasoning-api]=$repo/app)
+# images from a registry instead of building the app themselves) and LiteLLM's earlier release (images/litellm with
+# another LITELLM_VERSION). The app's folder also holds its tests and docs, so only what its Dockerfile copies decides
+# whether the image is stale.
+declare -A CONTEXT=([reasoning-api]=$repo/app [litellm-previous]=$here/litellm)
 declare -A INPUTS=([reasoning-api]="Dockerfile .dockerignore requirements.txt src")
+declare -A BUILD_ARGS=([litellm-previous]="--build-arg LITELLM_VERSION=1.106.12")
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 FAKE_OPENAI_SERVER=${FAKE_OPENAI_SERVER:-$repo/tests/fake_openai/server.py}
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 force=0
 names=()
@@ -48,7 +55,7 @@ for arg in "$@"; do
     --force|-f) force=1 ;;
     -h|--help) usage; exit 0 ;;
     -*) usage >&2; die "unknown option: $arg" ;;
-    *) [[ -n ${TAG[$arg]+x} ]] || die "unknown image: $arg (known: ${ALL[*]})"; names+=("$arg") ;;
+    *) [[ -n ${TAG[$arg]+x} ]] || die "unknown image: $arg (known: ${!TAG[*]})"; names+=("$arg") ;;
   esac
 done
 explicit=1
@@ -184,7 +191,8 @@ build_image() {
   cp "$HOST_CA" "$ctx/build-ca.crt"
   chmod 644 "$ctx/build-ca.crt"
   cleanup_files+=("$ctx/build-ca.crt")
-  docker build --pull=false --build-arg BASE_IMAGE="$BASE_TAG" \
+  # shellcheck disable=SC2086  # BUILD_ARGS holds separate words
+  docker build --pull=false --build-arg BASE_IMAGE="$BASE_TAG" ${BUILD_ARGS[$name]:-} \
     --label "org.llm-gateway.context-hash=$(context_hash "$name" "$extra_hash")" \
     -t "${TAG[$name]}" "$ctx"
   rm -f "$ctx/build-ca.crt" "$ctx/server.py"

@@ -7,6 +7,9 @@
 #     second, isolated stack), started right after the images and run alongside the other steps
 #   → molecule test -s multihost (the stack over four SSH hosts with their own engines, images from a registry),
 #     alongside as well.
+#   → molecule test -s rolling (two LiteLLM replicas behind the balancer: configuration change, restart and upgrade
+#     under traffic with no failed request, on a third stack), also in the background, after LiteLLM's earlier
+#     release is built (images/build.sh litellm-previous).
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,15 +31,27 @@ step() {  # step NAME COMMAND...: run, time, remember failures, go on
 step bootstrap scripts/bootstrap.sh
 if [ ${#failed_steps[@]} -gt 0 ]; then echo "0 passed, 1 failed"; exit 1; fi  # nothing runs without the toolchain
 step images images/build.sh
-# The day-2 scenario is the longest step and mostly waits on services: it runs on its own stack (day2-* names, ports,
-# network) alongside the steps below, its output kept in a log printed when it ends.
-day2_log=$results/molecule-day2.log day2_start=$SECONDS
-molecule test -s day2 >"$day2_log" 2>&1 &
-day2_pid=$!
-# The multihost scenario waits on package installs, image pulls and SSH: it too runs alongside, on hosts of its own.
-multihost_log=$results/molecule-multihost.log multihost_start=$SECONDS
-molecule test -s multihost >"$multihost_log" 2>&1 &
-multihost_pid=$!
+# The molecule scenarios below mostly wait on services, package installs, image pulls and SSH: each runs on a stack
+# of its own (names, ports, networks or hosts) alongside the other steps, its output kept in a log printed when it
+# ends. day2 is the longest; rolling first builds LiteLLM's earlier release, its upgrade's starting point.
+declare -A bg_pid bg_start
+background() {  # background NAME COMMAND...: start a step in the background, its output in NAME's log
+  local name=$1; shift
+  bg_start[$name]=$SECONDS
+  "$@" >"$results/$name.log" 2>&1 &
+  bg_pid[$name]=$!
+}
+collect() {  # collect NAME: wait for a background step, print its log, count it like a step
+  local name=$1 status=ok
+  echo "=== $name (started after the images)"
+  wait "${bg_pid[$name]}" || { status=FAILED; failed_steps+=("$name"); }
+  cat "$results/$name.log"
+  seconds[$name]=$((SECONDS - bg_start[$name]))
+  echo "=== $name: $status (${seconds[$name]} s from its start)"
+}
+background molecule-day2 molecule test -s day2
+background molecule-multihost molecule test -s multihost
+background molecule-rolling bash -c 'images/build.sh litellm-previous && molecule test -s rolling'
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
 step docs python scripts/variables-doc.py --check
@@ -51,16 +66,7 @@ step app-unit bash -c '[ -x .venv-app/bin/python ] || "$(.venv/bin/python -c "im
   cd app && ../.venv-app/bin/python -m pytest -q -p no:cacheprovider --junitxml="$0/app.xml" tests' "$results"
 step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
 step molecule molecule test
-echo "=== molecule-day2 (started after the images)"
-if wait "$day2_pid"; then day2_status=ok; else day2_status=FAILED; failed_steps+=(molecule-day2); fi
-cat "$day2_log"
-seconds[molecule-day2]=$((SECONDS - day2_start))
-echo "=== molecule-day2: $day2_status (${seconds[molecule-day2]} s from its start)"
-echo "=== molecule-multihost (started after the images)"
-if wait "$multihost_pid"; then multihost_status=ok; else multihost_status=FAILED; failed_steps+=(molecule-multihost); fi
-cat "$multihost_log"
-seconds[molecule-multihost]=$((SECONDS - multihost_start))
-echo "=== molecule-multihost: $multihost_status (${seconds[molecule-multihost]} s from its start)"
+for name in molecule-day2 molecule-multihost molecule-rolling; do collect "$name"; done
 
 # Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
 .venv/bin/python - "$results" <<'PY'
@@ -77,7 +83,7 @@ with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
 PY
 passed=0 failed=0 skipped=0
 [ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
-for report in unit collection-units-python app integration e2e day2 multihost; do
+for report in unit collection-units-python app integration e2e day2 multihost rolling; do
   compgen -G "$results/$report*.xml" >/dev/null || { echo "no test report from $report"; failed_steps+=("$report (no report)"); }
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")

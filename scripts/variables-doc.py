@@ -28,6 +28,7 @@ do not edit by hand. Inventories override stack settings in `inventories/<env>/g
 | LiteLLM salt key (never changes) | `llm_gateway_secrets_values.litellm_salt_key` | `vault/secrets.vault.yml` |
 | Phoenix database password | `llm_gateway_secrets_values.phoenix_postgres_password` | `vault/secrets.vault.yml` |
 | LiteLLM database password | `llm_gateway_secrets_values.litellm_postgres_password` | `vault/secrets.vault.yml` |
+| Redis password (LiteLLM's replicas) | `llm_gateway_secrets_values.redis_password` | `vault/secrets.vault.yml` |
 | OpenAI key | `llm_gateway_secrets_values.openai_api_key` (prod) or `OPENAI_API_KEY` in the controller's environment (dev) | `vault/secrets.vault.yml` (add it with `ansible-vault edit`) |
 | virtual keys | `litellm_keys_secrets` (alias → secret) | `vault/litellm_keys.vault.yml` |
 """

@@ -18,6 +18,7 @@ _SECRET_LOOKING = re.compile(r"key|secret|password|token|database_url", re.IGNOR
 _DURATION = re.compile(r"^\d+(s|m|h|d|w|mo)$")
 _DURATION_WORDS = {"hourly", "daily", "weekly", "monthly"}
 _WILDCARDS = {"0.0.0.0", "::", ""}
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _KEY_LIMITS = ("max_budget", "rpm_limit", "tpm_limit", "max_parallel_requests")
 
 
@@ -82,6 +83,28 @@ def env_problems(env, secret_variable):
     return problems
 
 
+def backend_problems(backends):
+    """The balancer's servers: at least one; each a name HAProxy accepts, an address, a port; names unique."""
+    if not isinstance(backends, list) or not backends:
+        return ["it is empty: list at least one server, e.g. [{name: litellm-proxy, address: litellm-proxy, port: 4000}]"]
+    problems, seen = [], set()
+    for index, entry in enumerate(backends):
+        if not isinstance(entry, dict):
+            problems.append(f"entry {index} is {entry!r}, not a mapping with name, address and port")
+            continue
+        name, address, port = entry.get("name"), entry.get("address"), entry.get("port")
+        if not isinstance(name, str) or not _SERVER_NAME.match(name):
+            problems.append(f"entry {index} has the name {name!r}: use letters, digits, '.', '_', '-' only")
+        if not isinstance(address, str) or not _NAME.match(address):
+            problems.append(f"entry {index} ({name!r}) has the address {address!r}: give a host name or address")
+        if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
+            problems.append(f"entry {index} ({name!r}) has the port {port!r}: give a port from 1 to 65535")
+        if name in seen:
+            problems.append(f"the name {name!r} is listed more than once: keep one entry per server")
+        seen.add(name)
+    return problems
+
+
 def port_clashes(published):
     """{variable: [address, port] or None} -> the pairs of variables that would listen on the same host socket.
 
@@ -106,4 +129,5 @@ class FilterModule:
             "key_problems": key_problems,
             "env_problems": env_problems,
             "port_clashes": port_clashes,
+            "backend_problems": backend_problems,
         }

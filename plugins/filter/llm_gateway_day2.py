@@ -34,7 +34,18 @@ def _truncate(text, length=_TRUNCATE_AT, end="..."):
     return text[: length - len(end)].rsplit(" ", 1)[0] + end
 
 
-# status.yml
+# status.yml, logs.yml, restart.yml, down.yml
+
+def service_containers(services, host, groups):
+    """llm_gateway_services -> one item per container this host runs, shaped like a dict2items item of one service:
+    {key: service, value: the service's settings with its container}. A service with a host runs there only, any
+    other on every host of its group."""
+    items = []
+    for name, service in (services or {}).items():
+        here = service["host"] == host if service.get("host") else service["group"] in (groups or [])
+        items += [{"key": name, "value": dict(service, container=c)} for c in service["containers"] if here]
+    return items
+
 
 def status_rows(results, host):
     """docker_container_info results of a loop over llm_gateway_services items -> one row per service."""
@@ -162,6 +173,7 @@ def migration_plan(target_info, target, source_volume, target_users, compose):
 class FilterModule:
     def filters(self):
         return {
+            "service_containers": service_containers,
             "status_rows": status_rows,
             "status_report": status_report,
             "status_problems": status_problems,

@@ -63,11 +63,20 @@ def peer_addresses(hosts, service_host, hostvars):
 
 
 def link_problems(links, groups, hostvars):
-    """Cross-host links that cannot work: a null published port, a loopback bind, a private address that is no IP.
+    """Placements that cannot work: a group of several hosts; for a cross-host link, a null published port, a loopback
+    bind, a private address that is no IP.
 
     Each link: {consumer: group, provider: group, service: its name, port_variable: name, port: value}.
     """
     problems = []
+    for group in dict.fromkeys(name for link in links for name in (link["provider"], link["consumer"])):
+        hosts = groups.get(group) or []
+        if len(hosts) > 1:
+            problems.append(
+                f"the inventory group {group!r} has {len(hosts)} hosts ({', '.join(hosts)}), but each service runs on "
+                "one host (LiteLLM's replicas too: spreading them over several gateway hosts is not supported): put "
+                "one host in it"
+            )
     for link in links:
         providers = groups.get(link["provider"]) or []
         if not providers:

@@ -49,7 +49,7 @@ PLAYBOOK = """\
           ansible.builtin.include_role:
             name: llm_gateway.stack.litellm
           vars:
-            litellm_published_port: not-a-port
+            litellm_replica_published_port: not-a-port
             litellm_master_key: "{{ master_key }}"
             litellm_salt_key: "{{ master_key }}"
             litellm_database_password: unused
@@ -140,7 +140,7 @@ def test_scratch_playbook_uses_the_module_and_a_role_by_full_name(scratch):
     assert results["unreachable"]["changed"] is True
     assert [(k["alias"], k["action"]) for k in results["unreachable"]["virtual_keys"]] == [("scratch", "created")]
     role = results["role"]
-    assert "litellm_published_port" in role["msg"], role["msg"]  # its argument validation names the variable
+    assert "litellm_replica_published_port" in role["msg"], role["msg"]  # its argument validation names the variable
     assert role["validate_args_context"]["path"] == str(
         folder / "collections" / "ansible_collections" / NAMESPACE / NAME / "roles" / "litellm")
     assert MASTER_KEY not in output and KEY_SECRET not in output

@@ -28,6 +28,8 @@ CONTAINERS = {
     "postgres-litellm": SETTINGS["litellm_postgres_container_name"],
     "phoenix": SETTINGS["phoenix_container_name"],
     "litellm": SETTINGS["litellm_container_name"],
+    "litellm-balancer": SETTINGS["balancer_container_name"],
+    "redis": SETTINGS["redis_container_name"],
     "reasoning-api": SETTINGS["reasoning_api_container_name"],
 }
 URLS = {

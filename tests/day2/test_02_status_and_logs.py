@@ -6,7 +6,8 @@ import subprocess
 
 from day2lib import CONTAINERS, SETTINGS, playbook, snapshot, wait_healthy
 
-SERVICES = ["postgres-phoenix", "postgres-litellm", "phoenix", "litellm", "reasoning-api"]
+# Every service the playbooks know, in their order; this stack runs them all (a worker per CPU: Redis too).
+SERVICES = ["postgres-phoenix", "postgres-litellm", "phoenix", "litellm", "redis", "litellm-balancer", "reasoning-api"]
 
 
 def test_status_reports_every_service_healthy_and_the_urls():

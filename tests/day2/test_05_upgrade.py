@@ -73,7 +73,7 @@ def test_only_litellm_and_phoenix_are_recreated_on_the_new_images(upgrade):
         info = inspect(CONTAINERS[service])
         assert info["Config"]["Image"] == UPGRADE_VARS[f"{service}_image"]
         assert info["State"]["Health"]["Status"] == "healthy"
-    for service in ("postgres-phoenix", "postgres-litellm", "reasoning-api"):
+    for service in ("postgres-phoenix", "postgres-litellm", "litellm-balancer", "reasoning-api"):
         assert after[service] == upgrade["snapshot"][service], f"{service} was touched by the upgrade"
 
 

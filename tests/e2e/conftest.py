@@ -29,6 +29,7 @@ CONTAINERS = {
     "litellm_db": os.environ.get("LITELLM_POSTGRES_CONTAINER", "litellm-postgres"),
     "phoenix": os.environ.get("PHOENIX_CONTAINER", "phoenix"),
     "litellm": os.environ.get("LITELLM_CONTAINER", "litellm-proxy"),
+    "balancer": os.environ.get("BALANCER_CONTAINER", "litellm-balancer"),
     "app": os.environ.get("REASONING_API_CONTAINER", "reasoning-api"),
 }
 

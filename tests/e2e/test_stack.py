@@ -14,7 +14,9 @@ EXPECTED_PORTS = {
     "phoenix_db": {"5432/tcp": os.environ.get("PHOENIX_POSTGRES_PORT", "5432")},
     "litellm_db": {"5432/tcp": os.environ.get("LITELLM_POSTGRES_PORT", "5433")},
     "phoenix": {"6006/tcp": "6006", "4317/tcp": "4317"},
-    "litellm": {"4000/tcp": "4000"},
+    # LiteLLM's port is the balancer's; the replica is reached on the stack's network only.
+    "litellm": {},
+    "balancer": {"4000/tcp": "4000"},
     "app": {"8000/tcp": "8000"},
 }
 BIND_ADDRESS = os.environ.get("LLM_GATEWAY_BIND_ADDRESS", "127.0.0.1")
@@ -38,7 +40,7 @@ def test_container_is_on_the_stack_network(inspect, role):
 
 @pytest.mark.parametrize("role", sorted(EXPECTED_PORTS))
 def test_ports_are_published_on_the_bind_address_only(inspect, host_of, role):
-    bindings = inspect(role)["HostConfig"]["PortBindings"]
+    bindings = inspect(role)["HostConfig"]["PortBindings"] or {}
     address = BIND_ADDRESSES.get(role, BIND_ADDRESS)
     assert set(bindings) == set(EXPECTED_PORTS[role])
     for container_port, host_port in EXPECTED_PORTS[role].items():
@@ -73,7 +75,7 @@ def test_secrets_reach_only_the_containers_that_need_them(inspect, secrets):
     assert "OPENAI_API_KEY" not in app_env
     assert "LITELLM_MASTER_KEY" not in app_env
     assert not {master, salt, litellm_env["OPENAI_API_KEY"]} & set(app_env.values())
-    for role in ("phoenix", "phoenix_db", "litellm_db"):
+    for role in ("phoenix", "phoenix_db", "litellm_db", "balancer"):
         values = set(container_env(inspect(role)).values())
         assert not {master, salt, litellm_env["OPENAI_API_KEY"]} & values, f"{role} holds a LiteLLM secret"
 

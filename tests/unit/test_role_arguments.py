@@ -111,7 +111,7 @@ def good_variables(role, name, tmp_path):
         "litellm": {
             "litellm_container_name": name, "litellm_image": NO_IMAGE, "litellm_master_key": GOOD_KEY,
             "litellm_salt_key": GOOD_SALT, "litellm_database_password": secret,
-            "litellm_network": "bridge", "litellm_network_aliases": [], "litellm_published_port": 54000,
+            "litellm_network": "bridge", "litellm_network_aliases": [], "litellm_replica_published_port": 54000,
             "litellm_config_dir": str(tmp_path / "litellm"),
         },
         "reasoning_api": {
@@ -207,9 +207,9 @@ BAD_INPUT = [
     ("litellm", "litellm_salt_key", ""),
     ("litellm", "litellm_salt_key", MISSING),
     ("litellm", "litellm_database_password", ""),
-    ("litellm", "litellm_published_port", "abc"),
-    ("litellm", "litellm_published_port", 70000),
-    ("litellm", "litellm_published_port", 0),
+    ("litellm", "litellm_replica_published_port", "abc"),
+    ("litellm", "litellm_replica_published_port", 70000),
+    ("litellm", "litellm_replica_published_port", 0),
     ("litellm", "litellm_port", 70000),
     ("litellm", "litellm_wait_timeout", "soon"),
     # reasoning_api

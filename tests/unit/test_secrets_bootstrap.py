@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_VAULT = pathlib.Path(sys.executable).parent / "ansible-vault"
 PASSWORD = f"unit-secrets-{uuid.uuid4().hex}"
-SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password"]
+SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password", "redis_password"]
 DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "vault" / "secrets.vault.yml"
 
 
@@ -100,7 +100,8 @@ def assert_well_formed(secrets):
     assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", secrets["litellm_salt_key"])
     assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["phoenix_postgres_password"])
     assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["litellm_postgres_password"])
-    assert len({secrets[name] for name in SECRETS}) == 4
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["redis_password"])
+    assert len({secrets[name] for name in SECRETS}) == len(SECRETS)
 
 
 # -- first run, second run ----------------------------------------------------------------------------------------

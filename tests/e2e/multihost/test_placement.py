@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[3]
 MACHINES = yaml.safe_load((ROOT / "molecule/multihost/vars/machines.yml").read_text())
 HOSTS = MACHINES["multihost_hosts"]
 REGISTRY = f"{MACHINES['multihost_registry_ip']}:{MACHINES['multihost_registry_port']}"
-# Which host runs which containers (the inventory's groups).
-PLACEMENT = {"mh-db": {"phoenix_db", "litellm_db"}, "mh-obs": {"phoenix"}, "mh-gw": {"litellm"}, "mh-app": {"app"}}
+# Which host runs which containers (the inventory's groups): the gateway host runs prod's two LiteLLM replicas, their
+# balancer and the Redis they share.
+PLACEMENT = {
+    "mh-db": {CONTAINERS["phoenix_db"], CONTAINERS["litellm_db"]},
+    "mh-obs": {CONTAINERS["phoenix"]},
+    "mh-gw": {CONTAINERS["litellm"], CONTAINERS["litellm"] + "-2", CONTAINERS["balancer"], "litellm-redis"},
+    "mh-app": {CONTAINERS["app"]},
+}
 
 
 def on(host: str, command: str) -> subprocess.CompletedProcess:
@@ -37,7 +43,7 @@ def can_connect(source: str, address: str, port: int) -> bool:
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_each_host_runs_exactly_its_groups_containers(host):
     running = set(on(host, "docker ps --format '{{.Names}}'").stdout.split())
-    assert running == {CONTAINERS[role] for role in PLACEMENT[host]}
+    assert running == PLACEMENT[host]
 
 
 def test_litellm_reaches_its_database_and_phoenix_on_their_hosts(inspect):

@@ -71,3 +71,21 @@ def test_port_clashes():
         "a_port (127.0.0.1:6006) and b_port (127.0.0.1:6006)",
         "d_port (0.0.0.0:4000) and e_port (127.0.0.1:4000)",
     ]
+
+
+def test_backend_problems():
+    good = [{"name": "litellm-proxy", "address": "litellm-proxy", "port": 4000},
+            {"name": "litellm-proxy-2", "address": "10.0.0.2", "port": "4001"}]
+    assert checks.backend_problems(good) == []
+    assert checks.backend_problems([]) == [
+        "it is empty: list at least one server, e.g. [{name: litellm-proxy, address: litellm-proxy, port: 4000}]"]
+    bad = [{"name": "a b", "address": "x", "port": 1}, {"name": "c", "address": "", "port": 0}, "d",
+           {"name": "c", "address": "y", "port": True}]
+    assert checks.backend_problems(bad) == [
+        "entry 0 has the name 'a b': use letters, digits, '.', '_', '-' only",
+        "entry 1 ('c') has the address '': give a host name or address",
+        "entry 1 ('c') has the port 0: give a port from 1 to 65535",
+        "entry 2 is 'd', not a mapping with name, address and port",
+        "entry 3 ('c') has the port True: give a port from 1 to 65535",
+        "the name 'c' is listed more than once: keep one entry per server",
+    ]

@@ -16,6 +16,28 @@ PORTS = {"phoenix": 6006, "litellm": 4000, "app": 8000}
 READY = {"status": 200, "json": {"db": "connected"}}
 
 
+SERVICES = {
+    "phoenix": {"containers": ["phoenix"], "group": "observability", "timeout": 180},
+    "litellm": {"containers": ["litellm-proxy", "litellm-proxy-2"], "group": "gateway", "timeout": 300},
+    "litellm-balancer": {"containers": ["litellm-balancer"], "group": "gateway", "host": "gw1", "timeout": 120},
+    "redis": {"containers": [], "group": "gateway", "host": "gw1", "timeout": 60},
+}
+
+
+def test_service_containers_one_item_per_container_of_this_host():
+    items = day2.service_containers(SERVICES, "gw2", ["gateway", "llm_gateway"])
+    assert [(i["key"], i["value"]["container"]) for i in items] == [("litellm", "litellm-proxy"), ("litellm", "litellm-proxy-2")]
+    assert items[0]["value"]["timeout"] == 300  # the service's settings come along
+
+
+def test_service_containers_a_service_with_a_host_runs_there_only_and_none_without_containers():
+    items = day2.service_containers(SERVICES, "gw1", ["gateway", "observability"])
+    assert [(i["key"], i["value"]["container"]) for i in items] == [
+        ("phoenix", "phoenix"), ("litellm", "litellm-proxy"), ("litellm", "litellm-proxy-2"),
+        ("litellm-balancer", "litellm-balancer")]
+    assert day2.service_containers(SERVICES, "db1", ["databases"]) == []
+
+
 def test_status_rows_keep_state_health_and_image_and_mark_what_is_missing():
     rows = day2.status_rows([
         _result("phoenix", "phoenix", HEALTHY),

@@ -75,3 +75,11 @@ def test_a_broken_cross_host_link_is_named(link, hostvars, expected):
 def test_a_group_without_host_is_a_link_problem():
     problems = placement.link_problems([LINK], {"databases": [], "gateway": ["gw"]}, HOSTVARS)
     assert problems == ["the inventory group 'databases' has no host, so nothing runs LiteLLM's PostgreSQL"]
+
+
+def test_a_group_of_several_hosts_is_a_link_problem_naming_them():
+    problems = placement.link_problems([LINK], {"databases": ["db"], "gateway": ["gw", "app"]}, HOSTVARS)
+    assert problems == [
+        "the inventory group 'gateway' has 2 hosts (gw, app), but each service runs on one host (LiteLLM's replicas "
+        "too: spreading them over several gateway hosts is not supported): put one host in it"
+    ]
