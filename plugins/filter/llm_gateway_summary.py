@@ -1,0 +1,77 @@
+# Copyright: llm-gateway-ansible contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The closing summary of site.yml, as filters: what runs where, how to reach it, and what to do next.
+
+They take names, states and paths only: no secret ever reaches them (the key aliases, never the keys).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ROW_FORMAT = "  %-17s %-22s %-9s %-9s %s"
+_HEALTH = re.compile(r"\((?:health: )?([a-z]+)\)")
+
+
+def host_container_rows(containers, services, host):
+    """docker_host_info's verbose container list -> one status row per service of llm_gateway_services run here.
+
+    ``services``: the service name -> container name mapping of this host; a container that does not exist is a row
+    with the state ``absent``."""
+    by_name = {}
+    for container in containers or []:
+        for name in container.get("Names") or []:
+            by_name[name.lstrip("/")] = container
+    rows = []
+    for service, name in (services or {}).items():
+        found = by_name.get(name, {})
+        health = _HEALTH.search(found.get("Status") or "")
+        rows.append({"service": service, "container": name, "host": host, "state": found.get("State", "absent"),
+                     "health": health.group(1) if health else "none", "image": found.get("Image", "-")})
+    return rows
+
+
+def deploy_summary(rows, urls, keys, vault, upstream, ready=False, show_host=False):
+    """The closing summary's lines.
+
+    rows: status rows (see host_container_rows); urls: service -> where it is reached on its host ('' unpublished);
+    keys: {'aliases': [...], 'app': alias}; vault: {'file': path, 'view': command};
+    upstream: {'kind': 'openai' | 'demo' | 'custom' | 'none', 'models': [names that fail without a key]};
+    ready: the run's own wait saw every service answer its health check (Docker's status may lag by one interval).
+    """
+    lines = ["The stack is deployed." if ready else "The stack's state:",
+             _ROW_FORMAT % ("SERVICE", "CONTAINER", "STATE", "HEALTH", "URL ON THIS HOST")]
+    for row in rows or []:
+        health = row["health"]
+        if ready and row["state"] == "running" and health == "starting":
+            health = "ready"  # answered its own health check in this run; Docker's next check says healthy
+        where = urls.get(row["service"]) or "not published"
+        lines.append(_ROW_FORMAT % (row["service"], row["container"], row["state"], health, where)
+                     + (" on %s" % row["host"] if show_host else ""))
+    aliases = [a + (" (the app's)" if a == keys.get("app") else "") for a in keys.get("aliases") or []]
+    lines += ["",
+              "Virtual keys ensured: %s (aliases only: the secrets stay in the vault)." % (", ".join(aliases) or "none"),
+              "LiteLLM master key (admin UI login, /key/* calls): llm_gateway_secrets_values.litellm_master_key in",
+              "  %s; view it with: %s" % (vault["file"], vault["view"])]
+    kind = upstream.get("kind")
+    if kind == "demo":
+        lines.append("Upstream: the DEMO upstream (canned answers marked [demo upstream], no real model behind them;"
+                     " set an OpenAI key and llm_gateway_demo_upstream: false for real answers).")
+    elif kind == "custom":
+        lines.append("Upstream: the api_base set for the models (litellm_openai_api_base or per model).")
+    else:
+        lines.append("Upstream: OpenAI.")
+    lines += ["", "Next: make status (health and URLs) | make logs SERVICE=litellm [FOLLOW=1] | make help (every target)"]
+    if kind == "none":
+        lines += ["",
+                  "WARNING: no OpenAI key is configured. Requests for %s will fail: LiteLLM retries OpenAI without a key"
+                  " for about 10 s, then answers an authentication error (the app passes it on)."
+                  % ", ".join(upstream.get("models") or []),
+                  "  Fix: export OPENAI_API_KEY=sk-... and run make deploy again; or try the stack without a key:"
+                  " make deploy DEMO=1 (the demo upstream, dev only)."]
+    return lines
+
+
+class FilterModule:
+    def filters(self):
+        return {"host_container_rows": host_container_rows, "deploy_summary": deploy_summary}
