@@ -55,8 +55,8 @@ def deploy_summary(rows, urls, keys, vault, upstream, ready=False, show_host=Fal
               "  %s; view it with: %s" % (vault["file"], vault["view"])]
     kind = upstream.get("kind")
     if kind == "demo":
-        lines.append("Upstream: the DEMO upstream (canned answers marked [demo upstream], no real model behind them;"
-                     " set an OpenAI key and llm_gateway_demo_upstream: false for real answers).")
+        lines.append("Upstream: the DEMO upstream, not OpenAI: canned answers, each starting with [demo upstream: ...],"
+                     " no model behind them. For real answers export OPENAI_API_KEY=sk-... and run site.yml again.")
     elif kind == "custom":
         lines.append("Upstream: the api_base set for the models (litellm_openai_api_base or per model).")
     else:
@@ -67,8 +67,9 @@ def deploy_summary(rows, urls, keys, vault, upstream, ready=False, show_host=Fal
                   "WARNING: no OpenAI key is configured. Requests for %s will fail: LiteLLM retries OpenAI without a key"
                   " for about 10 s, then answers an authentication error (the app passes it on)."
                   % ", ".join(upstream.get("models") or []),
-                  "  Fix: export OPENAI_API_KEY=sk-... and run make deploy again; or try the stack without a key:"
-                  " make deploy DEMO=1 (the demo upstream, dev only)."]
+                  "  Fix: export OPENAI_API_KEY=sk-... (or keep it in the vault as llm_gateway_secrets_values.openai_api_key)"
+                  " and run site.yml again; to try the chain without a key, set llm_gateway_demo_upstream: true (not in"
+                  " prod: the demo upstream gives canned answers)."]
     return lines
 
 
