@@ -2,7 +2,8 @@
 ENV ?= dev
 IMAGE_SOURCE ?=
 SERVICE ?=
-LINES ?= 100
+# Not ?=: shells export LINES (the terminal height); the command line still sets it (make logs LINES=20).
+LINES = 100
 FOLLOW ?=
 ROTATE ?=
 CONFIRM ?=
