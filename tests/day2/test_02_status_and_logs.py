@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
-from day2lib import CONTAINERS, SETTINGS, playbook, snapshot, wait_healthy
+from day2lib import CONTAINERS, INVENTORY, REPO, SETTINGS, ansible_env, playbook, snapshot, wait_healthy
 
 SERVICES = ["postgres-phoenix", "postgres-litellm", "phoenix", "litellm", "reasoning-api"]
 
@@ -65,3 +66,25 @@ def test_logs_of_an_unknown_service_fail_first_with_the_valid_names():
     assert run.recap["ok"] == 0 and run.changed == 0, run
     assert "Unknown service 'postgres'. Valid names: " + ", ".join(SERVICES) in run.text, run
     assert snapshot() == before
+
+
+def test_logs_follow_streams_new_lines_until_stopped():
+    """`make logs SERVICE=litellm FOLLOW=1` runs scripts/logs-follow.sh: the last lines, then every new one."""
+    follow = subprocess.Popen([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "litellm", "2"], cwd=REPO,
+                              env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(20)  # the playbook, then the follow; LiteLLM logs each health probe, every 10 s
+        assert follow.poll() is None, follow.communicate()[0]  # still following
+    finally:
+        follow.terminate()
+    output = follow.communicate(timeout=30)[0]
+    assert f"== following litellm: docker logs --follow --tail 2 {CONTAINERS['litellm']} (Ctrl-C to stop) ==" in output
+    lines = output.split("(Ctrl-C to stop) ==", 1)[1].strip().splitlines()
+    assert len(lines) > 2, output  # more than the 2 it started with: it followed
+
+
+def test_logs_follow_of_an_unknown_service_fails_with_the_valid_names():
+    run = subprocess.run([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "postgres"], cwd=REPO, env=ansible_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "Unknown service 'postgres'" in run.stdout + run.stderr
