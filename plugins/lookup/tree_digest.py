@@ -36,32 +36,16 @@ _raw:
   elements: str
 """
 
-import hashlib
-import os
-
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-
-def tree_digest(root, paths):
-    digest = hashlib.sha256()
-    for path in paths:
-        full = os.path.join(root, path)
-        if not os.path.exists(full):
-            raise AnsibleLookupError("tree_digest: %s does not exist" % full)
-        files = [full] if os.path.isfile(full) else sorted(
-            os.path.join(folder, name) for folder, _, names in os.walk(full) for name in names)
-        for name in files:
-            if "__pycache__" in name.split(os.sep) or name.endswith(".pyc"):
-                continue
-            digest.update(os.path.relpath(name, root).encode() + b"\0")
-            digest.update(b"x" if os.access(name, os.X_OK) else b"-")
-            with open(name, "rb") as handle:
-                digest.update(hashlib.sha256(handle.read()).digest())
-    return digest.hexdigest()
+from ansible_collections.llm_gateway.stack.plugins.plugin_utils._tree_digest import tree_digest
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        return [tree_digest(self.get_option("root"), terms)]
+        try:
+            return [tree_digest(self.get_option("root"), terms)]
+        except FileNotFoundError as error:
+            raise AnsibleLookupError("tree_digest: %s" % error) from error

@@ -1,11 +1,10 @@
-"""plugins/lookup/tree_digest.py: one digest over a build context; equal exactly when the context is equal."""
+"""plugins/lookup/tree_digest.py (plugin_utils/_tree_digest.py): one digest over a build context; equal exactly when the context is equal."""
 
 import os
 
 import pytest
-from ansible.errors import AnsibleLookupError
 
-from ansible_collections.llm_gateway.stack.plugins.lookup.tree_digest import tree_digest
+from ansible_collections.llm_gateway.stack.plugins.plugin_utils._tree_digest import tree_digest
 
 PATHS = ["Dockerfile", "src"]
 
@@ -43,5 +42,5 @@ def test_any_change_in_the_context_changes_the_digest(context, change):
 
 
 def test_a_missing_path_is_an_error_naming_it(context):
-    with pytest.raises(AnsibleLookupError, match="requirements.txt does not exist"):
+    with pytest.raises(FileNotFoundError, match="requirements.txt does not exist"):
         tree_digest(str(context), ["requirements.txt"])
