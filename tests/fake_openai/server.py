@@ -44,7 +44,7 @@ GET /_fake/requests       {"count": N, "requests": [{"method", "path", "headers"
 DELETE /_fake/requests    clears the record.
 
 Labelled answers: ``--reply-label TEXT`` (or FAKE_OPENAI_REPLY_LABEL) starts every free-text
-answer, and the reasoning step's ``final_answer``, with TEXT: the stack's demo upstream runs this server
+answer, and the reasoning step's ``final_answer``, with TEXT and a space: the stack's demo upstream runs this server
 with a label that says so (JSON-schema answers stay valid instances, unlabelled).
 
 Authentication: /v1/* and the un-prefixed OpenAI paths answer 401 without an
@@ -293,7 +293,8 @@ class SchemaInstance:
 
 
 def completion_content(body: dict, label: str = "") -> str:
-    """The reply's content; ``label`` starts every free-text answer (the demo upstream marks its answers with it)."""
+    """The reply's content; ``label`` and a space start every free-text answer (the demo upstream's mark)."""
+    label = f"{label} " if label else ""
     messages = body.get("messages") or []
     response_format = body.get("response_format") or {}
     kind = response_format.get("type") if isinstance(response_format, dict) else None

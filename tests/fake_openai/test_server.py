@@ -105,7 +105,7 @@ def test_configured_api_key_is_the_only_one_accepted():
 
 
 def test_a_reply_label_starts_every_free_text_answer():
-    label = "[demo upstream] "
+    label = "[demo upstream]"
     srv, base_url = fake.start_server(reply_label=label)
     try:
         with httpx.Client(base_url=base_url, headers=AUTH, timeout=10) as c:
@@ -116,8 +116,8 @@ def test_a_reply_label_starts_every_free_text_answer():
     finally:
         srv.shutdown()
         srv.server_close()
-    assert plain == label + "Fake reply to: Hello there"
-    assert step["final_answer"] == label + "Fake answer to: Hello there"
+    assert plain == "[demo upstream] Fake reply to: Hello there"
+    assert step["final_answer"] == "[demo upstream] Fake answer to: Hello there"
     # A schema's instance stays valid: its enum value is not labelled.
     assert routed["routing_decision"] in ("passthrough", "reasoning")
 
