@@ -68,19 +68,25 @@ def test_logs_of_an_unknown_service_fail_first_with_the_valid_names():
     assert snapshot() == before
 
 
-def test_logs_follow_streams_new_lines_until_stopped():
+def test_logs_follow_streams_new_lines_until_stopped(tmp_path):
     """`make logs SERVICE=litellm FOLLOW=1` runs scripts/logs-follow.sh: the last lines, then every new one."""
-    follow = subprocess.Popen([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "litellm", "2"], cwd=REPO,
-                              env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        time.sleep(20)  # the playbook, then the follow; LiteLLM logs each health probe, every 10 s
-        assert follow.poll() is None, follow.communicate()[0]  # still following
-    finally:
-        follow.terminate()
-    output = follow.communicate(timeout=30)[0]
-    assert f"== following litellm: docker logs --follow --tail 2 {CONTAINERS['litellm']} (Ctrl-C to stop) ==" in output
-    lines = output.split("(Ctrl-C to stop) ==", 1)[1].strip().splitlines()
-    assert len(lines) > 2, output  # more than the 2 it started with: it followed
+    out = tmp_path / "follow.out"
+    header = f"== following litellm: docker logs --follow --tail 2 {CONTAINERS['litellm']} (Ctrl-C to stop) =="
+    with out.open("w") as sink:
+        follow = subprocess.Popen([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "litellm", "2"], cwd=REPO,
+                                  env=ansible_env(), stdout=sink, stderr=subprocess.STDOUT, text=True)
+        try:
+            # The playbook first (slow on a busy host), then the follow: LiteLLM logs each health probe, every 10 s.
+            deadline = time.monotonic() + 240
+            while not (header in out.read_text()
+                       and len(out.read_text().split(header, 1)[1].strip().splitlines()) > 2):  # more than it started with
+                assert follow.poll() is None, out.read_text()  # still running: following
+                assert time.monotonic() < deadline, out.read_text()
+                time.sleep(1)
+            assert follow.poll() is None, out.read_text()
+        finally:
+            follow.terminate()
+            follow.wait(timeout=30)
 
 
 def test_logs_follow_of_an_unknown_service_fails_with_the_valid_names():
