@@ -2,14 +2,19 @@
 ENV ?= dev
 IMAGE_SOURCE ?=
 SERVICE ?=
-LINES ?= 100
+# Not ?=: shells export LINES (the terminal height); the command line still sets it (make logs LINES=20).
+LINES = 100
+FOLLOW ?=
 ROTATE ?=
 CONFIRM ?=
 COMPOSE_PROJECT ?= reasoning-agent-api
 ANSIBLE_PLAYBOOK = .venv/bin/ansible-playbook -i inventories/$(ENV) $(if $(IMAGE_SOURCE),-e llm_gateway_image_source=$(IMAGE_SOURCE))
 
-.PHONY: dev test deploy images keys status logs restart rotate-keys reset-litellm down purge migrate test-day2 test-rolling \
+.PHONY: help dev test deploy images keys status logs restart rotate-keys reset-litellm down purge migrate test-day2 test-rolling \
 	litellm_setup litellm_logs litellm_restart litellm_reset
+
+help: ## every target with its purpose (variables: ENV=dev, IMAGE_SOURCE, SERVICE, LINES, FOLLOW, ROTATE, CONFIRM)
+	@awk -F ':.*## ' '/^[a-zA-Z0-9_-]+:.*## / { printf "  %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 dev: ## toolchain + the whole dev stack (IMAGE_SOURCE=offline where no registry is reachable)
 	scripts/bootstrap.sh
@@ -19,13 +24,13 @@ dev: ## toolchain + the whole dev stack (IMAGE_SOURCE=offline where no registry 
 test: ## everything CI runs
 	scripts/run-tests.sh
 
-deploy:
+deploy: ## site.yml on ENV's inventory: deploy or update the stack (a re-run that changes nothing takes seconds)
 	$(ANSIBLE_PLAYBOOK) site.yml
 
-images:
+images: ## build the offline images here (images/build.sh), for hosts without a registry
 	images/build.sh
 
-keys:
+keys: ## ensure the inventory's LiteLLM virtual keys and keep their secrets in the vault
 	$(ANSIBLE_PLAYBOOK) playbooks/keys.yml
 
 # Day-2 operations (playbooks/*.yml). litellm_setup, litellm_logs, litellm_restart and litellm_reset are aliases
@@ -33,8 +38,9 @@ keys:
 status: ## health of every service and the URLs
 	$(ANSIBLE_PLAYBOOK) playbooks/status.yml
 
-logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, redis, litellm-balancer, reasoning-api
-	$(ANSIBLE_PLAYBOOK) playbooks/logs.yml -e service=$(SERVICE) -e lines=$(LINES)
+logs: ## last LINES (100) lines of SERVICE: postgres-phoenix, postgres-litellm, phoenix, litellm, redis, litellm-balancer, reasoning-api; FOLLOW=1 follows
+	$(if $(filter 1 true yes,$(FOLLOW)),scripts/logs-follow.sh inventories/$(ENV) $(SERVICE) $(LINES),\
+	  $(ANSIBLE_PLAYBOOK) playbooks/logs.yml -e service=$(SERVICE) -e lines=$(LINES))
 
 restart: ## restart SERVICE and wait until it is healthy (litellm: one replica at a time, through the balancer)
 	$(ANSIBLE_PLAYBOOK) playbooks/restart.yml -e service=$(SERVICE)
@@ -61,10 +67,10 @@ test-day2: ## the day-2 operations scenario alone
 test-rolling: ## the rolling-changes scenario alone (needs images/build.sh litellm-previous)
 	.venv/bin/molecule test -s rolling
 
-litellm_setup: keys
-litellm_logs:
+litellm_setup: keys ## compose-era alias of keys
+litellm_logs: ## compose-era alias of logs SERVICE=litellm
 	$(MAKE) logs SERVICE=litellm
-litellm_restart:
+litellm_restart: ## compose-era alias of restart SERVICE=litellm
 	$(MAKE) restart SERVICE=litellm
-litellm_reset:
+litellm_reset: ## compose-era alias of reset-litellm
 	$(MAKE) reset-litellm

@@ -42,7 +42,10 @@ GOAL_RATIO, GOAL_NOOP_S = 0.9, 5.0
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        sys.exit(f"{' '.join(cmd)} failed (rc {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done
 
 
 def until(what: str, probe, interval: float = 0.5):

@@ -89,12 +89,12 @@ class Run:
 def ansible_env() -> dict[str, str]:
     env = dict(os.environ)
     # The repository's own settings (molecule's ANSIBLE_CONFIG points at its scenario copy), the test vault identity,
-    # plain output.
+    # plain output (the repository's callback: waits print as waits).
     env.update(
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
         ANSIBLE_VAULT_IDENTITY_LIST=f"test@{VAULT_PASSWORD_FILE}",
         ANSIBLE_NOCOLOR="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+        ANSIBLE_STDOUT_CALLBACK="llm_gateway.stack.progress",
         ANSIBLE_CALLBACK_RESULT_FORMAT="yaml",
         NO_COLOR="1",
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 
-from day2lib import CONTAINERS, SETTINGS, playbook, snapshot, wait_healthy
+from day2lib import CONTAINERS, INVENTORY, REPO, SETTINGS, ansible_env, playbook, snapshot, wait_healthy
 
 # Every service the playbooks know, in their order; this stack runs them all (a worker per CPU: Redis too).
 SERVICES = ["postgres-phoenix", "postgres-litellm", "phoenix", "litellm", "redis", "litellm-balancer", "reasoning-api"]
@@ -66,3 +67,31 @@ def test_logs_of_an_unknown_service_fail_first_with_the_valid_names():
     assert run.recap["ok"] == 0 and run.changed == 0, run
     assert "Unknown service 'postgres'. Valid names: " + ", ".join(SERVICES) in run.text, run
     assert snapshot() == before
+
+
+def test_logs_follow_streams_new_lines_until_stopped(tmp_path):
+    """`make logs SERVICE=litellm FOLLOW=1` runs scripts/logs-follow.sh: the last lines, then every new one."""
+    out = tmp_path / "follow.out"
+    header = f"== following litellm: docker logs --follow --tail 2 {CONTAINERS['litellm']} (Ctrl-C to stop) =="
+    with out.open("w") as sink:
+        follow = subprocess.Popen([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "litellm", "2"], cwd=REPO,
+                                  env=ansible_env(), stdout=sink, stderr=subprocess.STDOUT, text=True)
+        try:
+            # The playbook first (slow on a busy host), then the follow: LiteLLM logs each health probe, every 10 s.
+            deadline = time.monotonic() + 240
+            while not (header in out.read_text()
+                       and len(out.read_text().split(header, 1)[1].strip().splitlines()) > 2):  # more than it started with
+                assert follow.poll() is None, out.read_text()  # still running: following
+                assert time.monotonic() < deadline, out.read_text()
+                time.sleep(1)
+            assert follow.poll() is None, out.read_text()
+        finally:
+            follow.terminate()
+            follow.wait(timeout=30)
+
+
+def test_logs_follow_of_an_unknown_service_fails_with_the_valid_names():
+    run = subprocess.run([str(REPO / "scripts/logs-follow.sh"), str(INVENTORY), "postgres"], cwd=REPO, env=ansible_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "Unknown service 'postgres'" in run.stdout + run.stderr

@@ -14,7 +14,8 @@ import time
 import pytest
 import yaml
 
-from day2lib import CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, ansible_env, chat, inspect, playbook, sh, snapshot, spans, vault
+from day2lib import (CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, ansible_env, chat, inspect, playbook, sh, snapshot, spans,
+                     vault, wait_healthy)
 
 CHANGES_FILE = INVENTORY.parent / "group_vars" / "llm_gateway" / "operator_changes.yml"
 BASE_MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"}, {"name": "gpt-4o-mini", "model": "openai/gpt-4o-mini"},
@@ -61,8 +62,10 @@ def change(settings: dict, shown_by_diff: list[str]) -> dict[str, set[str]]:
     run = playbook("site.yml", extra=UPGRADE_VARS)
     assert run.rc == 0, run
     assert "[WARNING]" not in run.output, run
-    # The app is the play's last service: its wait ran, so the play went on after the changed service.
-    assert f"Wait for a healthy container {CONTAINERS['reasoning-api']}]" in run.output, "the play did not run to its end"
+    # The closing summary is site.yml's last play: the run went on after the changed service.
+    assert "The stack is deployed." in run.output, "the run did not reach its summary"
+    # Waits for the restarted service read as waits, not as failures.
+    assert "FAILED" not in run.output, run
     assert_no_secret_in(run)
     after = snapshot()
 
@@ -164,5 +167,6 @@ def test_changing_a_database_password_in_the_vault(http):
 
 
 def test_the_changed_settings_leave_every_service_healthy():
+    # site.yml ends once each service answers its own health check; Docker's status follows at its next check.
     for name in CONTAINERS.values():
-        assert inspect(name)["State"]["Health"]["Status"] == "healthy", name
+        assert wait_healthy(name, 60)["State"]["Health"]["Status"] == "healthy", name

@@ -43,6 +43,10 @@ GET /_fake/requests       {"count": N, "requests": [{"method", "path", "headers"
                           with ``raw_body``). Authorization is recorded as received.
 DELETE /_fake/requests    clears the record.
 
+Labelled answers: ``--reply-label TEXT`` (or FAKE_OPENAI_REPLY_LABEL) starts every free-text
+answer, and the reasoning step's ``final_answer``, with TEXT and a space: the stack's demo upstream runs this server
+with a label that says so (JSON-schema answers stay valid instances, unlabelled).
+
 Authentication: /v1/* and the un-prefixed OpenAI paths answer 401 without an
 ``Authorization: Bearer`` header; with ``--api-key`` (or FAKE_OPENAI_API_KEY) only
 that key is accepted, so a test can prove which key reached "OpenAI".
@@ -288,18 +292,23 @@ class SchemaInstance:
         return int(value) if kind == "integer" else float(value)
 
 
-def completion_content(body: dict) -> str:
+def completion_content(body: dict, label: str = "") -> str:
+    """The reply's content; ``label`` and a space start every free-text answer (the demo upstream's mark)."""
+    label = f"{label} " if label else ""
     messages = body.get("messages") or []
     response_format = body.get("response_format") or {}
     kind = response_format.get("type") if isinstance(response_format, dict) else None
     if kind == "json_object":
-        return json.dumps(reasoning_step(messages))
+        step = reasoning_step(messages)
+        if label and step["final_answer"]:
+            step["final_answer"] = label + step["final_answer"]
+        return json.dumps(step)
     if kind == "json_schema":
         spec = response_format.get("json_schema") or {}
         schema = spec.get("schema", {}) if isinstance(spec, dict) else {}
         instance = SchemaInstance(schema, last_user_message(messages)).build(schema)
         return json.dumps(instance)
-    return default_reply(messages)
+    return label + default_reply(messages)
 
 
 def usage_for(body: dict, content: str) -> dict:
@@ -324,8 +333,9 @@ def error_body(status: int, message: str, code=None, param=None) -> dict:
 
 
 class FakeState:
-    def __init__(self, api_key: str | None = None):
+    def __init__(self, api_key: str | None = None, reply_label: str = ""):
         self.api_key = api_key or None
+        self.reply_label = reply_label
         self.lock = threading.Lock()
         self.requests: list[dict] = []
 
@@ -468,7 +478,7 @@ class Handler(BaseHTTPRequestHandler):
         if slow:
             time.sleep(min(int(slow.group(1)), MAX_SLOW_MS) / 1000)
 
-        content = completion_content(body)
+        content = completion_content(body, self.state.reply_label)
         usage = usage_for(body, content)
         if body.get("stream"):
             return self.stream(body, model, content, usage)
@@ -530,9 +540,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, quiet: bool = False):
+def make_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, quiet: bool = False,
+                reply_label: str = ""):
     """A ThreadingHTTPServer serving the fake; port 0 picks a free port."""
-    state = FakeState(api_key)
+    state = FakeState(api_key, reply_label)
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -541,9 +552,10 @@ def make_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = No
     return server
 
 
-def start_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, quiet: bool = True):
+def start_server(host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, quiet: bool = True,
+                 reply_label: str = ""):
     """Start the fake in a background thread; returns (server, base_url). Stop with server.shutdown()."""
-    server = make_server(host, port, api_key, quiet)
+    server = make_server(host, port, api_key, quiet, reply_label)
     thread = threading.Thread(target=server.serve_forever, name="fake-openai", daemon=True)
     thread.start()
     return server, f"http://{host}:{server.server_address[1]}"
@@ -559,8 +571,13 @@ def main(argv=None) -> int:
         help="accept only this bearer key (default: FAKE_OPENAI_API_KEY, else any non-empty key)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--reply-label",
+        default=os.environ.get("FAKE_OPENAI_REPLY_LABEL", ""),
+        help="text that starts every free-text answer (default: FAKE_OPENAI_REPLY_LABEL; the demo upstream's label)",
+    )
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, args.api_key, args.quiet)
+    server = make_server(args.host, args.port, args.api_key, args.quiet, args.reply_label)
     # As PID 1 in a container SIGTERM is ignored without a handler: stop promptly on it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"fake-openai listening on {args.host}:{server.server_address[1]}", flush=True)

@@ -104,6 +104,24 @@ def test_configured_api_key_is_the_only_one_accepted():
     assert right.status_code == 200
 
 
+def test_a_reply_label_starts_every_free_text_answer():
+    label = "[demo upstream]"
+    srv, base_url = fake.start_server(reply_label=label)
+    try:
+        with httpx.Client(base_url=base_url, headers=AUTH, timeout=10) as c:
+            plain = chat(c).json()["choices"][0]["message"]["content"]
+            step = json.loads(chat(c, response_format={"type": "json_object"}).json()["choices"][0]["message"]["content"])
+            schema = {"type": "json_schema", "json_schema": {"name": "route", "schema": CLASSIFIER_SCHEMA}}
+            routed = json.loads(chat(c, response_format=schema).json()["choices"][0]["message"]["content"])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert plain == "[demo upstream] Fake reply to: Hello there"
+    assert step["final_answer"] == "[demo upstream] Fake answer to: Hello there"
+    # A schema's instance stays valid: its enum value is not labelled.
+    assert routed["routing_decision"] in ("passthrough", "reasoning")
+
+
 def test_unknown_path_is_an_openai_style_404(client):
     response = client.post("/v1/embeddings", json={"model": "x", "input": "y"})
     assert response.status_code == 404

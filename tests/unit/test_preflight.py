@@ -133,3 +133,26 @@ def test_a_placement_over_hosts_that_cannot_connect_is_refused(inventory, databa
     for text in expected:
         assert text in message, run.stdout
     assert not (inventory / "vault").exists()
+
+
+PROD_INVENTORY = ROOT / "inventories" / "prod"
+
+
+def test_the_prod_inventory_refuses_the_demo_upstream_before_anything_changes(tmp_path):
+    # The prod inventory as it is (its host is never reached: the preflight only evaluates settings).
+    inv = tmp_path / "inventory"
+    (inv / "group_vars" / "llm_gateway").mkdir(parents=True)
+    for name in ("hosts.yml", "group_vars/llm_gateway/main.yml"):
+        (inv / name).write_bytes((PROD_INVENTORY / name).read_bytes())
+
+    run = run_site(inv, {"llm_gateway_demo_upstream": True})
+
+    assert run.returncode != 0, run.stdout
+    assert failed_task(run.stdout) == "Check that this inventory accepts the demo upstream", run.stdout
+    message = error_message(run.stdout)
+    assert "llm_gateway_demo_upstream is true, but this inventory refuses the demo upstream" in message
+    assert "(llm_gateway_demo_upstream_allowed: false)" in message
+    assert "Set llm_gateway_demo_upstream to false and keep the real OpenAI key in the vault" in message
+    assert "UNREACHABLE" not in run.stdout  # refused before any host was contacted
+    assert not (inv / "vault").exists()
+
