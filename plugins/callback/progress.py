@@ -15,7 +15,8 @@ description:
     C(... still waiting: TASK (12 s so far, gives up after 300 s)) at most every 5 seconds.
   - A task that runs out of retries still fails as usual, with its own message.
   - This repository's ansible.cfg selects it (C(stdout_callback = llm_gateway.stack.progress)).
-author: llm-gateway-ansible contributors
+author:
+  - llm-gateway-ansible contributors !UNKNOWN
 extends_documentation_fragment:
   - ansible.builtin.default_callback
   - ansible.builtin.result_format_callback

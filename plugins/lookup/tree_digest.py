@@ -6,7 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: tree_digest
-author: llm-gateway-ansible contributors
+author:
+  - llm-gateway-ansible contributors !UNKNOWN
 short_description: a SHA-256 digest of files and folders on the controller
 description:
   - >-

@@ -16,7 +16,7 @@ def tree_digest(root, paths):
         if not os.path.exists(full):
             raise FileNotFoundError("%s does not exist" % full)
         files = [full] if os.path.isfile(full) else sorted(
-            os.path.join(folder, name) for folder, _, names in os.walk(full) for name in names)
+            os.path.join(folder, name) for folder, _subfolders, names in os.walk(full) for name in names)
         for name in files:
             if "__pycache__" in name.split(os.sep) or name.endswith(".pyc"):
                 continue
