@@ -32,10 +32,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = ["docker-compose", "-p", "llmbench", "-f", str(REPO / "bench/deploy/docker-compose.yml")]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-STACK_CONTAINERS = ["phoenix-postgres", "litellm-postgres", "phoenix", "litellm-proxy", "reasoning-api", "fake-openai"]
+# site.yml's default stack: LiteLLM behind its balancer, with Redis (its workers share state).
+STACK_CONTAINERS = ["phoenix-postgres", "litellm-postgres", "phoenix", "litellm-proxy", "litellm-balancer", "litellm-redis",
+                    "reasoning-api", "fake-openai"]
 NEEDED_IMAGES = ["llm-gateway-offline/postgres:15", "llm-gateway-offline/phoenix:20.26.1",
-                 "llm-gateway-offline/litellm:1.108.7", "llm-gateway-offline/fake-openai:1",
-                 "llm-gateway/reasoning-api:0.1.0"]
+                 "llm-gateway-offline/litellm:1.108.7", "llm-gateway-offline/haproxy:2.6", "llm-gateway-offline/redis:7.0",
+                 "llm-gateway-offline/fake-openai:1", "llm-gateway/reasoning-api:0.1.0"]
 LITELLM, APP = "http://127.0.0.1:4000", "http://127.0.0.1:8000"
 DEADLINE_S = 600
 GOAL_RATIO, GOAL_NOOP_S = 0.9, 5.0
