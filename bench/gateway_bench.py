@@ -2,7 +2,7 @@
 """Gateway capacity: added latency (p50/p95/p99) and throughput of LiteLLM at concurrency 1, 16 and 64, for
   plan:      one LiteLLM instance with one worker, no balancer (the original plan's settings);
   default:   the project's default: one replica with a worker per CPU, behind HAProxy, with Redis;
-  replicas2: two replicas with a worker per CPU each, behind HAProxy, with Redis;
+  replicas2: two replicas sharing the CPUs (the stack's default worker count), behind HAProxy, with Redis;
 each with and without the Phoenix callback (arize_phoenix). "Added" is against the same requests sent straight to
 the benchmark's own upstream (bench/gateway_upstream.py: one write, no Nagle delay) at the same concurrency, in the
 same run. It also reads each container's CPU time (cgroup cpuacct) to give CPU per request: the profile that
@@ -44,7 +44,7 @@ REQUESTS = {1: 150, 16: 1200, 64: 2400}  # per level (scaled by --requests-scale
 LEVEL_DEADLINE_S = 180
 READY_DEADLINE_S = 600  # a first start applies every migration: minutes on a busy host
 GOALS = "throughput at c16 >= 1.8 x plan; added p95 at c16 <= 50 ms; added p95 at c1 <= 25 ms"
-CONFIGS = {  # name: (replicas, workers per replica (None: the host's CPUs), balancer)
+CONFIGS = {  # name: (replicas, workers per replica (None: the host's CPUs divided among the replicas), balancer)
     "plan": (1, 1, False),
     "default": (1, None, True),
     "replicas2": (2, None, True),
@@ -172,8 +172,9 @@ backend litellm
 
 def start_gateway(work: Path, name: str, callbacks: list[str], cpus: int) -> tuple[list[str], int]:
     replicas, workers, balancer = CONFIGS[name]
+    workers = workers or max(1, cpus // replicas)  # as the litellm role counts them
     # Redis as the stack deploys it: whenever there is more than one LiteLLM process.
-    (work / "litellm.yaml").write_text(litellm_config(callbacks, redis=replicas > 1 or (workers or cpus) > 1))
+    (work / "litellm.yaml").write_text(litellm_config(callbacks, redis=replicas > 1 or workers > 1))
     names = [f"gwbench-litellm-{n}" for n in range(1, replicas + 1)]
     env = ["-e", f"LITELLM_MASTER_KEY={MASTER_KEY}", "-e", "LITELLM_SALT_KEY=sk-bench-salt-0123456789abcdef",
            "-e", f"DATABASE_URL=postgresql://litellm:{DB_PASSWORD}@gwbench-postgres:5432/litellm",
@@ -182,7 +183,7 @@ def start_gateway(work: Path, name: str, callbacks: list[str], cpus: int) -> tup
     for replica in names:
         publish = [] if balancer else ["-p", "127.0.0.1::4000"]
         run_container(replica, *env, *publish, "-v", f"{work}/litellm.yaml:/app/config.yaml:ro", IMAGES["litellm"],
-                      "--config", "/app/config.yaml", "--port", "4000", "--num_workers", str(workers or cpus))
+                      "--config", "/app/config.yaml", "--port", "4000", "--num_workers", str(workers))
     containers = list(names)
     entry = names[0]
     if balancer:
