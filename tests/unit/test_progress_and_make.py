@@ -67,9 +67,11 @@ def test_make_help_lists_every_target_with_a_purpose():
 
 
 def test_make_logs_follows_with_follow_and_prints_once_without():
-    follow = subprocess.run(["make", "-n", "logs", "SERVICE=litellm", "FOLLOW=1", "LINES=5"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
-    once = subprocess.run(["make", "-n", "logs", "SERVICE=litellm"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    # --no-print-directory: under `make test` this make is a sub-make, which would print "Entering directory".
+    follow = subprocess.run(["make", "--no-print-directory", "-n", "logs", "SERVICE=litellm", "FOLLOW=1", "LINES=5"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    once = subprocess.run(["make", "--no-print-directory", "-n", "logs", "SERVICE=litellm"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
 
     assert follow.stdout.split() == ["scripts/logs-follow.sh", "inventories/dev", "litellm", "5"]
     assert "playbooks/logs.yml -e service=litellm -e lines=100" in once.stdout
