@@ -114,9 +114,14 @@ def balancer_servers() -> dict[str, dict[str, str]]:
 @dataclass
 class Traffic:
     """Steady requests through the app (app → balancer → replicas → fake upstream) from a few threads, on loopback,
-    until stopped, and never more than max_requests or max_seconds. Every answer other than 200 is a failure."""
+    until stopped, and never more than max_requests or max_seconds. Every answer other than 200 is a failure.
+
+    Each client pauses between requests: at most 16 requests a second in all, so that a gap in service of a quarter
+    of a second fails requests, while the traffic leaves the replicas that are starting (and the other stacks of CI
+    on the same two cores) CPU to start with."""
 
     clients: int = 4
+    pause_seconds: float = 0.25
     max_requests: int = 40000
     max_seconds: float = 900
     ok: int = 0
@@ -164,6 +169,7 @@ class Traffic:
                         self.ok += 1
                     else:
                         self.failures.append(failure)
+                self._stop.wait(self.pause_seconds)
 
     def summary(self) -> str:
         return f"{self.ok} ok, {len(self.failures)} failed of {self.sent}; first failures: {self.failures[:5]}"
