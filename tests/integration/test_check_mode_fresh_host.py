@@ -40,13 +40,14 @@ def fresh_inventory(tmp_path):
         "llm_gateway_image_source": "upstream",
         "reasoning_api_build_dir": str(tmp_path / "build"),
         "litellm_config_dir": str(tmp_path / "litellm"),
-        # Ports nothing listens on, so that no other stack answers in place of this one.
-        "phoenix_postgres_published_port": 25432,
-        "litellm_postgres_published_port": 25433,
-        "phoenix_published_http_port": 26006,
-        "phoenix_published_grpc_port": 24317,
-        "litellm_published_port": 24000,
-        "reasoning_api_published_port": 28000,
+        # Ports nothing listens on, so that no other stack answers in place of this one (3xxxx: the day-2 scenario
+        # uses 1xxxx and the rolling one 2xxxx, both running alongside in CI).
+        "phoenix_postgres_published_port": 35432,
+        "litellm_postgres_published_port": 35433,
+        "phoenix_published_http_port": 36006,
+        "phoenix_published_grpc_port": 34317,
+        "litellm_published_port": 34000,
+        "reasoning_api_published_port": 38000,
     }
     (inventory / "group_vars/llm_gateway/main.yml").write_text(yaml.safe_dump(settings))
     password = tmp_path / "vault-password"
