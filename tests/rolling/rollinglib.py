@@ -172,4 +172,9 @@ class Traffic:
                 self._stop.wait(self.pause_seconds)
 
     def summary(self) -> str:
-        return f"{self.ok} ok, {len(self.failures)} failed of {self.sent}; first failures: {self.failures[:5]}"
+        text = f"{self.ok} ok, {len(self.failures)} failed of {self.sent}; first failures: {self.failures[:5]}"
+        if self.failures:  # why the balancer refused them: its server state changes
+            log = sh("docker", "logs", "--tail", "400", BALANCER, check=False)
+            changes = [line for line in (log.stdout + log.stderr).splitlines() if line.startswith("Server ")]
+            text += "\nthe balancer's last server state changes:\n" + "\n".join(changes[-20:])
+        return text
