@@ -18,9 +18,9 @@ DEFAULTS = {"ca_common_name": "test CA", "ca_valid_days": 3650, "valid_days": 39
 UTC = datetime.timezone.utc
 
 
-def params(names=NAMES, held=None, **kw):
+def params(names=None, held=None, **kw):
     held = held or {}
-    return dict(DEFAULTS, names=names, ca_certificate=held.get("ca_certificate", ""),
+    return dict(DEFAULTS, names=names or NAMES, ca_certificate=held.get("ca_certificate", ""),
                 ca_private_key=held.get("ca_private_key", ""), certificate=held.get("certificate", ""),
                 private_key=held.get("private_key", ""), **kw)
 
