@@ -4,7 +4,7 @@ service, LiteLLM's admin routes follow the inventory's balancer_litellm_admin_pu
 
 Every request goes to the entry point's address (127.0.0.1 unless LLM_GATEWAY_TLS_ADDRESS says otherwise) with the
 host name as SNI and Host header, so no DNS entry is needed. The inventory (LLM_GATEWAY_INVENTORY, default
-inventories/dev) gives the CA (<inventory>/tls/ca.crt) and the settings: its group_vars/llm_gateway/*.yml over the
+inventories/dev) gives the CA (<inventory>/tls/ca.crt, or LLM_GATEWAY_TLS_CA) and the settings: its group_vars/llm_gateway/*.yml over the
 stack's defaults (group_vars/all/stack.yml).
 """
 
@@ -41,7 +41,7 @@ NAMES = {"app": f"api.{DOMAIN}", "litellm": f"llm.{DOMAIN}", "phoenix": f"phoeni
 
 @pytest.fixture(scope="module")
 def ca_file() -> Path:
-    path = INVENTORY / "tls" / "ca.crt"
+    path = Path(os.environ.get("LLM_GATEWAY_TLS_CA", INVENTORY / "tls" / "ca.crt"))
     assert path.is_file(), f"{path} is missing: the playbook writes the development CA's certificate there"
     return path
 
