@@ -8,6 +8,7 @@ before anything changes.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 _NAME = re.compile(r"^\S+$")
@@ -122,6 +123,48 @@ def port_clashes(published):
     return clashes
 
 
+def _loopback(address) -> bool:
+    text = str(address).strip("[]")
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_problems(published, public_address, private_address=None, multi_host=False):
+    """With a public address that is not loopback, the published sockets that would be reachable beyond loopback.
+
+    published: {variable: [address, port] or None}, the host's other published ports (not the entry point's). Each
+    must be on a loopback address; on a stack over several hosts the host's private address is allowed too (the
+    other hosts connect there), unless it is the public address itself.
+    """
+    if _loopback(public_address):
+        return []
+    public = str(public_address)
+    private = None if private_address is None else str(private_address)
+    problems = []
+    if multi_host and private is not None and (private == public or public in _WILDCARDS):
+        problems.append(
+            f"llm_gateway_public_address {public!r} covers this host's private address {private!r}, where the "
+            "services the other hosts use are published: give the entry point another address (the public one)"
+        )
+    for variable, socket in published.items():
+        if not socket or socket[1] is None:
+            continue
+        address = str(socket[0])
+        if _loopback(address) or (multi_host and address == private and address != public):
+            continue
+        allowed = "127.0.0.1" + (f" or the private address {private}" if multi_host and private else "")
+        problems.append(
+            f"{variable} publishes port {socket[1]} on {address!r} while the TLS entry point is public "
+            f"({public!r}): only the entry point may be published beyond loopback, so publish it on {allowed} "
+            "(its *_bind_address) or set it to null"
+        )
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -129,5 +172,6 @@ class FilterModule:
             "key_problems": key_problems,
             "env_problems": env_problems,
             "port_clashes": port_clashes,
+            "exposure_problems": exposure_problems,
             "backend_problems": backend_problems,
         }

@@ -16,13 +16,18 @@ EXPECTED_PORTS = {
     "phoenix": {"6006/tcp": "6006", "4317/tcp": "4317"},
     # LiteLLM's port is the balancer's; the replica is reached on the stack's network only.
     "litellm": {},
-    "balancer": {"4000/tcp": "4000"},
+    # And the TLS entry point's HTTPS and HTTP redirect, on the public address.
+    "balancer": {"4000/tcp": "4000", "8443/tcp": os.environ.get("LLM_GATEWAY_HTTPS_PORT", "8443"),
+                 "8080/tcp": os.environ.get("LLM_GATEWAY_HTTP_PORT", "8080")},
     "app": {"8000/tcp": "8000"},
 }
 BIND_ADDRESS = os.environ.get("LLM_GATEWAY_BIND_ADDRESS", "127.0.0.1")
 # On several hosts each host publishes on its own address: by role, JSON.
 BIND_ADDRESSES = json.loads(os.environ.get("LLM_GATEWAY_BIND_ADDRESSES", "{}"))
 NETWORK = os.environ.get("LLM_GATEWAY_NETWORK", "reasoning-network")
+# The TLS entry point's ports listen on llm_gateway_public_address (loopback unless the inventory says otherwise).
+PUBLIC_ADDRESS = os.environ.get("LLM_GATEWAY_TLS_ADDRESS", "127.0.0.1")
+PUBLIC_PORTS = {"8443/tcp", "8080/tcp"}
 
 
 @pytest.mark.parametrize("role", sorted(CONTAINERS))
@@ -41,9 +46,9 @@ def test_container_is_on_the_stack_network(inspect, role):
 @pytest.mark.parametrize("role", sorted(EXPECTED_PORTS))
 def test_ports_are_published_on_the_bind_address_only(inspect, host_of, role):
     bindings = inspect(role)["HostConfig"]["PortBindings"] or {}
-    address = BIND_ADDRESSES.get(role, BIND_ADDRESS)
     assert set(bindings) == set(EXPECTED_PORTS[role])
     for container_port, host_port in EXPECTED_PORTS[role].items():
+        address = PUBLIC_ADDRESS if role == "balancer" and container_port in PUBLIC_PORTS else BIND_ADDRESSES.get(role, BIND_ADDRESS)
         assert bindings[container_port] == [{"HostIp": address, "HostPort": host_port}]
         assert host_of(role).socket(f"tcp://{address}:{host_port}").is_listening
 

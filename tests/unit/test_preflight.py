@@ -80,6 +80,12 @@ BAD_SETTINGS = {
                                  ['llm_gateway_registry_address is ""', "give the registry's host:port"]),
     "litellm unpublished": ({"litellm_published_port": None},
                             ["litellm_published_port is null", "the keys step reaches LiteLLM through its published port"]),
+    "entry point port taken": ({"balancer_https_port": 6006},
+                               ["phoenix_published_http_port (127.0.0.1:6006) and balancer_https_port (127.0.0.1:6006)"]),
+    "app public beside a public entry point": (
+        {"llm_gateway_public_address": "203.0.113.10", "reasoning_api_bind_address": "0.0.0.0"},
+        ["reasoning_api_published_port publishes port 8000 on '0.0.0.0' while the TLS entry point is public "
+         "('203.0.113.10')", "publish it on 127.0.0.1"]),
 }
 
 

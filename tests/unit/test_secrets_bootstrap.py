@@ -43,6 +43,8 @@ class Run:
 def inventory(tmp_path):
     """A copy of the dev inventory's layout; the real dev vault file (if any) must come out of the test untouched."""
     inv = copy_dev_inventory(tmp_path)
+    # The development CA is tested on its own below (tls_inventory): here the generated secrets only.
+    set_inventory_var(inv, "llm_gateway_tls_dev_ca", False)
     dev_before = DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None
     yield inv
     assert (DEV_VAULT_FILE.read_bytes() if DEV_VAULT_FILE.exists() else None) == dev_before
@@ -314,3 +316,77 @@ def test_verbose_output_never_shows_a_secret(inventory):
     for run in runs:
         leaked = [name for name, value in secrets.items() if value in run.out]
         assert not leaked, run.out
+
+
+# -- the development CA and the entry point's certificate --------------------------------------------------------
+
+TLS = ["tls_ca_certificate", "tls_ca_private_key", "tls_certificate", "tls_private_key"]
+
+
+@pytest.fixture
+def tls_inventory(inventory):
+    set_inventory_var(inventory, "llm_gateway_tls_dev_ca", True)
+    return inventory
+
+
+def test_the_development_ca_and_certificate_are_made_once_and_kept(tls_inventory):
+    first = run_secrets(tls_inventory)
+
+    assert first.rc == 0, first.out
+    secrets = held_secrets(tls_inventory)
+    assert sorted(secrets) == sorted(SECRETS + TLS)
+    ca_file = tls_inventory / "tls" / "ca.crt"
+    assert ca_file.read_text() == secrets["tls_ca_certificate"]
+    assert stat.S_IMODE(ca_file.stat().st_mode) == 0o644
+    assert "BEGIN PRIVATE KEY" in secrets["tls_private_key"] and "BEGIN PRIVATE KEY" in secrets["tls_ca_private_key"]
+    before = snapshot(vault_file(tls_inventory))
+
+    second = run_secrets(tls_inventory)
+    check = run_secrets(tls_inventory, "--check", "--diff")
+
+    assert (second.rc, second.changed) == (0, 0), second.out
+    assert (check.rc, check.changed) == (0, 0), check.out
+    assert snapshot(vault_file(tls_inventory)) == before
+    for run in (first, second, check):
+        leaked = [name for name in TLS if any(line in run.out for line in secrets[name].splitlines()[1:-1])]
+        assert not leaked, f"{leaked} in the output"
+
+
+def test_other_names_renew_the_certificate_but_keep_the_ca(tls_inventory):
+    assert run_secrets(tls_inventory).rc == 0
+    before = held_secrets(tls_inventory)
+    set_inventory_var(tls_inventory, "llm_gateway_domain", "other.test")
+
+    run = run_secrets(tls_inventory)
+
+    assert run.rc == 0, run.out
+    after = held_secrets(tls_inventory)
+    assert after["tls_ca_certificate"] == before["tls_ca_certificate"]
+    assert after["tls_ca_private_key"] == before["tls_ca_private_key"]
+    assert after["tls_certificate"] != before["tls_certificate"]
+    assert after["tls_private_key"] != before["tls_private_key"]
+    assert {k: after[k] for k in SECRETS} == {k: before[k] for k in SECRETS}
+
+
+def test_without_generation_a_missing_development_ca_stops_the_run(tls_inventory):
+    set_inventory_var(tls_inventory, "llm_gateway_secrets_generate", False)
+    seed(tls_inventory, {name: f"held-{name}-0123456789abcdef" for name in SECRETS})
+    before = snapshot(vault_file(tls_inventory))
+
+    run = run_secrets(tls_inventory)
+
+    assert run.rc != 0, run.out
+    assert f"lacks {', '.join(TLS)} and this inventory does not generate secrets" in error_message(run.out)
+    assert snapshot(vault_file(tls_inventory)) == before
+
+
+def test_a_brought_certificate_is_required_by_name(inventory):
+    """As in prod: no development CA, the certificate and its key are the operator's."""
+    set_inventory_var(inventory, "llm_gateway_secrets_external", ["openai_api_key", "tls_certificate", "tls_private_key"])
+    seed(inventory, {name: f"held-{name}-0123456789abcdef" for name in [*SECRETS, "openai_api_key"]})
+
+    run = run_secrets(inventory)
+
+    assert run.rc != 0, run.out
+    assert f"{vault_file(inventory)} lacks tls_certificate, tls_private_key, which is never generated" in error_message(run.out)
+    assert not (inventory / "tls").exists()

@@ -89,3 +89,40 @@ def test_backend_problems():
         "entry 3 ('c') has the port True: give a port from 1 to 65535",
         "the name 'c' is listed more than once: keep one entry per server",
     ]
+
+
+# -- exposure_problems: only the TLS entry point beyond loopback when it is public ------------------------------
+
+LOOPBACK_ONLY = {"litellm_published_port": ["127.0.0.1", 4000], "reasoning_api_published_port": ["127.0.0.1", 8000],
+                 "phoenix_postgres_published_port": ["127.0.0.1", None], "phoenix_published_grpc_port": None}
+
+
+def test_a_loopback_entry_point_allows_anything():
+    assert checks.exposure_problems({"litellm_published_port": ["0.0.0.0", 4000]}, "127.0.0.1") == []
+
+
+def test_a_public_entry_point_with_everything_else_on_loopback_is_fine():
+    assert checks.exposure_problems(LOOPBACK_ONLY, "203.0.113.10") == []
+    assert checks.exposure_problems(LOOPBACK_ONLY, "0.0.0.0") == []
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "10.0.0.5", "203.0.113.10", "::"])
+def test_a_public_entry_point_refuses_another_port_beyond_loopback(address):
+    published = dict(LOOPBACK_ONLY, litellm_published_port=[address, 4000])
+    problems = checks.exposure_problems(published, "203.0.113.10")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"litellm_published_port publishes port 4000 on {address!r}")
+    assert "publish it on 127.0.0.1" in problems[0]
+
+
+def test_several_hosts_allow_the_private_address_only():
+    published = {"litellm_published_port": ["10.0.0.5", 4000], "reasoning_api_published_port": ["10.0.0.6", 8000]}
+    problems = checks.exposure_problems(published, "203.0.113.10", "10.0.0.5", True)
+    assert len(problems) == 1 and problems[0].startswith("reasoning_api_published_port publishes port 8000 on '10.0.0.6'")
+    assert "or the private address 10.0.0.5" in problems[0]
+
+
+@pytest.mark.parametrize("public", ["10.0.0.5", "0.0.0.0"])
+def test_several_hosts_refuse_a_public_address_covering_the_private_one(public):
+    problems = checks.exposure_problems({"litellm_published_port": ["10.0.0.5", 4000]}, public, "10.0.0.5", True)
+    assert problems and problems[0].startswith(f"llm_gateway_public_address {public!r} covers this host's private address")
