@@ -48,7 +48,7 @@ restart: ## restart SERVICE and wait until it is healthy (litellm: one replica a
 rotate-keys: ## new secrets for ROTATE=alias,alias (default: every key of the inventory); the app is redeployed
 	$(ANSIBLE_PLAYBOOK) playbooks/rotate_keys.yml $(if $(ROTATE),-e rotate=$(ROTATE))
 
-reset-litellm: ## DESTRUCTIVE, needs CONFIRM=litellm: LiteLLM on an empty database, the inventory's keys with the same secrets
+reset-litellm: ## DESTRUCTIVE, needs CONFIRM=<inventory name, e.g. dev>: LiteLLM on an empty database, the inventory's keys with the same secrets
 	$(ANSIBLE_PLAYBOOK) playbooks/reset_litellm.yml $(if $(CONFIRM),-e confirm_reset=$(CONFIRM))
 
 down: ## stop and remove the stack's containers; volumes, vault and images stay (site.yml brings it back)

@@ -21,6 +21,9 @@ _DURATION_WORDS = {"hourly", "daily", "weekly", "monthly"}
 _WILDCARDS = {"0.0.0.0", "::", ""}
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _KEY_LIMITS = ("max_budget", "rpm_limit", "tpm_limit", "max_parallel_requests")
+# An image reference: [registry/]path:tag, optionally pinned by its digest as well (name:tag@sha256:<64 hex>).
+_IMAGE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._/:-]*?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?(?:@(?P<digest>.*))?$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def model_list_problems(models):
@@ -165,6 +168,25 @@ def exposure_problems(published, public_address, private_address=None, multi_hos
     return problems
 
 
+def image_problems(images, require_digest=False):
+    """{service: image reference} -> what is wrong with each: a tag always; a digest, when given, sha256:<64 hex>.
+
+    With require_digest, every reference must carry its digest too (name:tag@sha256:...).
+    """
+    problems = []
+    for service, reference in (images or {}).items():
+        match = _IMAGE.match(reference) if isinstance(reference, str) else None
+        if not match or not match.group("tag"):
+            problems.append(f"{service}: {reference!r} is not name:tag or name:tag@sha256:<64 hex digits>")
+            continue
+        digest = match.group("digest")
+        if digest is not None and not _DIGEST.match(digest):
+            problems.append(f"{service}: {reference!r} has the digest {digest!r}: give sha256: and 64 lowercase hex digits")
+        elif digest is None and require_digest:
+            problems.append(f"{service}: {reference!r} has no digest: pin it as {reference}@sha256:<its 64 hex digits>")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -174,4 +196,5 @@ class FilterModule:
             "port_clashes": port_clashes,
             "exposure_problems": exposure_problems,
             "backend_problems": backend_problems,
+            "image_problems": image_problems,
         }

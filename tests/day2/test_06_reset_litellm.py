@@ -1,23 +1,26 @@
-"""reset_litellm.yml: refused without the exact confirmation; with it, a new LiteLLM database, the same keys."""
+"""reset_litellm.yml: refused unless it names the inventory; with it, a new LiteLLM database, the same keys."""
 
 from __future__ import annotations
 
 import pytest
 
-from day2lib import CONTAINERS, SETTINGS, UPGRADE_VARS, URLS, app_chat, chat, inspect, playbook, snapshot, vault, vault_bytes, volume
+from day2lib import CONTAINERS, INVENTORY, SETTINGS, UPGRADE_VARS, URLS, app_chat, chat, inspect, playbook, snapshot, vault, vault_bytes, volume
 
 VOLUME = SETTINGS["litellm_postgres_volume_name"]
+# The confirmation is the inventory's name (its folder), as for purge.yml.
+INVENTORY_NAME = INVENTORY.parent.name
 
 
-@pytest.mark.parametrize("confirmation", [None, "yes", "LiteLLM"])
-def test_reset_is_refused_without_the_exact_confirmation(confirmation):
+# "litellm": the fixed word earlier releases asked for; "prod": another inventory's name.
+@pytest.mark.parametrize("confirmation", [None, "yes", "litellm", "prod"])
+def test_reset_is_refused_unless_it_names_the_inventory(confirmation):
     before, created = snapshot(), volume(VOLUME)["CreatedAt"]
     args = [] if confirmation is None else ["-e", f"confirm_reset={confirmation}"]
     run = playbook("playbooks/reset_litellm.yml", *args, extra=UPGRADE_VARS)
     assert run.rc != 0, run
     assert run.recap["ok"] == 0 and run.changed == 0, run
     assert "Refused: reset_litellm.yml DELETES" in run.text
-    assert "run it again with -e confirm_reset=litellm" in run.text
+    assert f"run it again with -e confirm_reset={INVENTORY_NAME}" in run.text
     assert snapshot() == before
     assert volume(VOLUME)["CreatedAt"] == created
 
@@ -25,7 +28,7 @@ def test_reset_is_refused_without_the_exact_confirmation(confirmation):
 @pytest.fixture(scope="module")
 def reset():
     state = {"snapshot": snapshot(), "volume": volume(VOLUME), "vault": vault_bytes(), "keys": vault()["litellm_keys_secrets"]}
-    state["run"] = playbook("playbooks/reset_litellm.yml", "-e", "confirm_reset=litellm", extra=UPGRADE_VARS)
+    state["run"] = playbook("playbooks/reset_litellm.yml", "-e", f"confirm_reset={INVENTORY_NAME}", extra=UPGRADE_VARS)
     return state
 
 

@@ -78,6 +78,14 @@ BAD_SETTINGS = {
                               ['llm_gateway_app_key_alias is "litellm-dev"', "(it defines none)"]),
     "registry without address": ({"llm_gateway_image_source": "registry"},
                                  ['llm_gateway_registry_address is ""', "give the registry's host:port"]),
+    # Issue 12: upstream images pinned by digest as well as tag.
+    "malformed image digest": ({"llm_gateway_image_source": "upstream", "llm_gateway_images": {"upstream": {
+                                   "redis": "docker.io/library/redis:7.0.15@sha256:1234"}}},
+                               ["llm_gateway_images.upstream", "redis: 'docker.io/library/redis:7.0.15@sha256:1234' has the digest"]),
+    "digest required but missing": ({"llm_gateway_image_source": "upstream", "llm_gateway_require_image_digests": True,
+                                     "llm_gateway_images": {"upstream": {"redis": "docker.io/library/redis:7.0.15"}}},
+                                    ["redis: 'docker.io/library/redis:7.0.15' has no digest",
+                                     "llm_gateway_require_image_digests is on"]),
     "litellm unpublished": ({"litellm_published_port": None},
                             ["litellm_published_port is null", "the keys step reaches LiteLLM through its published port"]),
     "entry point port taken": ({"balancer_https_port": 6006},

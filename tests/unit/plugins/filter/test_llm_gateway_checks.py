@@ -126,3 +126,45 @@ def test_several_hosts_allow_the_private_address_only():
 def test_several_hosts_refuse_a_public_address_covering_the_private_one(public):
     problems = checks.exposure_problems({"litellm_published_port": ["10.0.0.5", 4000]}, public, "10.0.0.5", True)
     assert problems and problems[0].startswith(f"llm_gateway_public_address {public!r} covers this host's private address")
+
+
+# -- image references (issue 12: pinned by digest as well as tag) ------------------------------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def test_the_stack_s_own_images_have_no_problem():
+    import pathlib
+    import yaml
+    stack = yaml.safe_load((pathlib.Path(__file__).resolve().parents[4] / "group_vars/all/stack.yml").read_text())
+    for source in ("upstream", "offline"):
+        assert checks.image_problems(stack["llm_gateway_images"][source]) == [], source
+
+
+@pytest.mark.parametrize("reference", [
+    "docker.io/library/redis:7.0.15",
+    f"docker.io/library/redis:7.0.15@{DIGEST}",
+    "127.0.0.1:15000/llm-gateway-offline/postgres:15",
+    f"ghcr.io/berriai/litellm:v1.108.7@{DIGEST}",
+])
+def test_tags_and_well_formed_digests_pass(reference):
+    assert checks.image_problems({"svc": reference}) == []
+
+
+@pytest.mark.parametrize("reference, expected", [
+    ("docker.io/library/redis", "svc: 'docker.io/library/redis' is not name:tag or name:tag@sha256:<64 hex digits>"),
+    (f"docker.io/library/redis@{DIGEST}", "is not name:tag"),
+    ("redis:7.0.15@sha256:abc", "svc: 'redis:7.0.15@sha256:abc' has the digest 'sha256:abc': give sha256: and 64"),
+    ("redis:7.0.15@sha256:" + "0123456789ABCDEF" * 4, "has the digest"),
+    ("redis:7.0.15@md5:" + "0" * 64, "has the digest"),
+    ("redis:7.0 .15", "is not name:tag"),
+    (None, "svc: None is not name:tag"),
+])
+def test_bad_references_are_named_with_their_value(reference, expected):
+    problems = checks.image_problems({"svc": reference})
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_a_required_digest_is_asked_for_by_name():
+    problems = checks.image_problems({"redis": "redis:7.0.15", "pg": f"postgres:16@{DIGEST}"}, require_digest=True)
+    assert problems == ["redis: 'redis:7.0.15' has no digest: pin it as redis:7.0.15@sha256:<its 64 hex digits>"]
