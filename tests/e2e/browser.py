@@ -43,6 +43,9 @@ DEFAULTS = {
     "llm_gateway_public_address": "127.0.0.1",
     "litellm_ui_username": "admin",
     "litellm_phoenix_project_name": "default",
+    # LiteLLM's UI reaches the entry point only when both say so (dev: both true; prod: false).
+    "balancer_litellm_admin_public": False,
+    "litellm_ui_enabled": False,
 }
 ENV_OVERRIDES = {
     "balancer_https_port": "LLM_GATEWAY_HTTPS_PORT",
@@ -50,6 +53,8 @@ ENV_OVERRIDES = {
     "llm_gateway_public_address": "LLM_GATEWAY_PUBLIC_ADDRESS",
     "litellm_ui_username": "LITELLM_UI_USERNAME",
     "litellm_phoenix_project_name": "PHOENIX_PROJECT",
+    "balancer_litellm_admin_public": "LLM_GATEWAY_LITELLM_ADMIN_PUBLIC",
+    "litellm_ui_enabled": "LITELLM_UI_ENABLED",
 }
 
 
@@ -72,6 +77,9 @@ def ui_settings() -> dict:
     settings = {
         name: os.environ.get(ENV_OVERRIDES[name]) or found.get(name, default) for name, default in DEFAULTS.items()
     }
+    for flag in ("balancer_litellm_admin_public", "litellm_ui_enabled"):
+        settings[flag] = str(settings[flag]).lower() in ("true", "yes", "1")
+    settings["litellm_ui_public"] = settings["balancer_litellm_admin_public"] and settings["litellm_ui_enabled"]
     domain = settings["llm_gateway_domain"]
     base = f"https://{{}}.{domain}:{settings['balancer_https_port']}"
     settings["phoenix_url"] = base.format("phoenix")

@@ -65,7 +65,17 @@ def test_phoenix_wrong_password_stays_on_the_login_page_with_an_error(page, ui_s
     assert page.path() == "/login", f"a wrong password left the login page: {page.describe()}"
 
 
+def _assert_litellm_ui_not_served(page, ui_settings) -> None:
+    """Where the inventory keeps LiteLLM's UI off the entry point (prod), the browser gets no login form there."""
+    page.open(f"{ui_settings['litellm_url']}/ui/")
+    page.wait(lambda _: page.text().strip(), "any answer of the entry point for LiteLLM's UI")
+    assert not page.visible("input[type=password]"), f"LiteLLM's UI is served publicly: {page.describe()}"
+
+
 def test_litellm_ui_logs_in_and_shows_the_virtual_keys(page, ui_settings, secrets):
+    if not ui_settings["litellm_ui_public"]:
+        _assert_litellm_ui_not_served(page, ui_settings)
+        return
     _litellm_login(page, ui_settings, secrets["litellm_ui_password"])
     page.wait(lambda _: not page.path().startswith("/ui/login"), "LiteLLM's UI to let the admin in")
     # The dashboard opens on its home page: the sidebar's entry leads to the keys.
@@ -75,6 +85,9 @@ def test_litellm_ui_logs_in_and_shows_the_virtual_keys(page, ui_settings, secret
 
 
 def test_litellm_ui_wrong_password_stays_on_the_login_form_with_an_error(page, ui_settings):
+    if not ui_settings["litellm_ui_public"]:
+        _assert_litellm_ui_not_served(page, ui_settings)
+        return
     _litellm_login(page, ui_settings, random_secrets.token_urlsafe(16))
     page.wait_text(LOGIN_FAILED, "LiteLLM's error for a wrong password")
     assert page.path().startswith("/ui/login"), f"a wrong password left the login form: {page.describe()}"
