@@ -24,7 +24,10 @@ def _phoenix_login(page, ui_settings, password: str) -> None:
 
 
 def _litellm_login(page, ui_settings, password: str) -> None:
-    page.open(f"{ui_settings['litellm_url']}/ui/")
+    # /ui as a person types it: LiteLLM answers with a redirect to /ui/, which must stay on HTTPS (the entry point
+    # sends X-Forwarded-Proto and LiteLLM must trust it, else the browser lands on http:// at the HTTPS port).
+    page.open(f"{ui_settings['litellm_url']}/ui")
+    assert page.driver.current_url.startswith("https://"), f"LiteLLM redirected to plain HTTP: {page.describe()}"
     page.wait(lambda _: page.path().startswith("/ui/login"), "LiteLLM's UI to send a visitor without a session to its login")
     page.fill("form input:not([type=password])", ui_settings["litellm_ui_username"], "LiteLLM's username field")
     page.fill("form input[type=password]", password, "LiteLLM's password field")
