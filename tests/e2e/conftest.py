@@ -176,3 +176,11 @@ def _flat_keys(value, prefix: str = "") -> list[str]:
     if isinstance(value, list):
         return [path for i, v in enumerate(value) for path in _flat_keys(v, f"{prefix}{i}.")]
     return []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item (item.rep_call...), for fixtures that act on a failure (screenshots)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
