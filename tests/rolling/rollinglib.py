@@ -123,7 +123,7 @@ class Traffic:
     clients: int = 4
     pause_seconds: float = 0.25
     max_requests: int = 40000
-    max_seconds: float = 900
+    max_seconds: float = 1500
     ok: int = 0
     failures: list[str] = field(default_factory=list)
 
