@@ -19,9 +19,9 @@ description:
     no write.
   - The key is checked with C(GET /v1/user) sent with the key as a bearer token. C(200) naming a C(SYSTEM) user means
     valid; C(401) or C(403) means revoked, expired or signed with another C(PHOENIX_SECRET).
-  - Creating a key needs an admin: the module authenticates with Phoenix's C(PHOENIX_ADMIN_SECRET) as a bearer token
-    (Phoenix 11 and later; an API key cannot create keys). The admin secret never changes through the UI, unlike the
-    admin's password.
+  - Creating a key needs an admin. The module authenticates with Phoenix's C(PHOENIX_ADMIN_SECRET) as a bearer token
+    (read from Phoenix 20.26.1's source; an API key cannot create keys). The admin secret never changes through the
+    UI, unlike the admin's password.
   - When Phoenix gives no answer or a server error, waits at most O(wait_timeout) seconds for C(/healthz) to answer.
 version_added: "0.2.0"
 author:
