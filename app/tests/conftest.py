@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reasoning_api_fakes import VIRTUAL_KEY, FakeProxy
+from reasoning_api_fakes import CLIENT_TOKEN, VIRTUAL_KEY, FakeProxy
 
 from reasoning_api.config import Settings
 from reasoning_api.main import create_app
@@ -38,11 +38,14 @@ def make_client(proxy, exporter):
     clients = []
 
     def make(raise_server_exceptions: bool = True, **overrides) -> TestClient:
-        values = {"llm_api_key": VIRTUAL_KEY, "llm_base_url": "http://litellm:4000", **overrides}
+        # Every app requires a client token, as deployed; the client sends it unless a test removes the header.
+        values = {"llm_api_key": VIRTUAL_KEY, "llm_base_url": "http://litellm:4000", "client_tokens": (CLIENT_TOKEN,),
+                  **overrides}
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         app = create_app(Settings(**values), transport=httpx.MockTransport(proxy), tracer_provider=provider)
-        client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+        client = TestClient(app, raise_server_exceptions=raise_server_exceptions,
+                            headers={"Authorization": f"Bearer {CLIENT_TOKEN}"})
         client.__enter__()
         clients.append(client)
         return client

@@ -7,6 +7,7 @@ import json
 import httpx
 
 VIRTUAL_KEY = "sk-virtual-test-key-0123456789"
+CLIENT_TOKEN = "rapi-client-test-token-0123456789abcdef"
 
 
 def sse_body(chunks: list) -> bytes:

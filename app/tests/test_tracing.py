@@ -4,7 +4,7 @@ import json
 
 import httpx
 import pytest
-from reasoning_api_fakes import VIRTUAL_KEY, chat_body
+from reasoning_api_fakes import CLIENT_TOKEN, VIRTUAL_KEY, chat_body
 
 AUTO = {"X-Routing-Mode": "auto"}
 REASONING = {"X-Routing-Mode": "reasoning"}
@@ -185,12 +185,13 @@ def test_the_user_field_reaches_every_call_litellm_gets(client, proxy):
 def test_no_span_holds_the_key_or_a_header(client, proxy, exporter):
     proxy.decision = "reasoning"
     client.post("/v1/chat/completions", json=chat_body(), headers=AUTO)
-    client.post("/v1/chat/completions", json=chat_body(stream=True), headers={"Authorization": "Bearer sk-client-1"})
+    # The client's own bearer token (the conftest client sends it) must not reach a span either.
+    client.post("/v1/chat/completions", json=chat_body(stream=True))
     proxy.override = lambda request, body: httpx.Response(401, json={"error": {"message": f"bad key {VIRTUAL_KEY}"}})
     client.post("/v1/chat/completions", json=chat_body(), headers=REASONING)
     spans = exporter.get_finished_spans()
     assert len(spans) == 8  # 1 + 3 calls, 1 + 1 call, 1 + 1 failed call
     for span in spans:
         text = span.to_json()
-        assert VIRTUAL_KEY not in text and "sk-client-1" not in text, span.name
+        assert VIRTUAL_KEY not in text and CLIENT_TOKEN not in text, span.name
         assert not [name for name in span.attributes if "authorization" in name.lower() or "header" in name.lower()]

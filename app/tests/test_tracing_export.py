@@ -66,3 +66,34 @@ def test_requests_are_answered_at_once_when_phoenix_is_down(proxy, request, endp
             # An export inside the request would wait EXPORT_TIMEOUT_SECONDS on the silent endpoint.
             assert elapsed < EXPORT_TIMEOUT_SECONDS / 2, f"{mode}: {elapsed:.1f} s"
     assert all("traceparent" in r["headers"] for r in proxy.requests)
+
+
+@pytest.mark.parametrize("api_key", ["phx-system-key-0123456789", ""])
+def test_spans_are_exported_with_phoenix_api_key(api_key):
+    """Phoenix with authentication on takes the system API key as a bearer token; without a key none is sent."""
+    import http.server
+    import threading
+
+    seen: list = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
+    provider = tracer_provider(Settings(tracing_endpoint=endpoint, tracing_api_key=api_key))
+    try:
+        provider.get_tracer("t").start_span("s").end()
+        assert provider.force_flush(10_000)
+    finally:
+        provider.shutdown()
+        server.shutdown()
+    assert seen == [f"Bearer {api_key}" if api_key else None]

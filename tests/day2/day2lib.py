@@ -197,10 +197,13 @@ def chat(client: httpx.Client, base: str, key: str | None, text: str, model: str
 
 def app_chat(client: httpx.Client, text: str) -> httpx.Response:
     """A completion through the app: app → its virtual key → LiteLLM → the fake upstream."""
-    return chat(client, URLS["app"], None, text)
+    return chat(client, URLS["app"], vault()["llm_gateway_secrets_values"]["reasoning_api_client_token"], text)
 
 
 def spans(client: httpx.Client, limit: int = 1000) -> list[dict]:
-    response = client.get(f"{URLS['phoenix']}/v1/projects/default/spans", params={"limit": limit})
+    # Phoenix has authentication on: the system API key the playbook keeps in the vault.
+    key = vault()["llm_gateway_secrets_values"]["phoenix_api_key"]
+    response = client.get(f"{URLS['phoenix']}/v1/projects/default/spans", params={"limit": limit},
+                          headers={"Authorization": f"Bearer {key}"})
     response.raise_for_status()
     return response.json()["data"]

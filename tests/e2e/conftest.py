@@ -75,8 +75,34 @@ def fake_openai_url() -> str:
     return url
 
 
+class StackCredentials(httpx.Auth):
+    """Phoenix (authentication on) and the reasoning-api (client tokens) need a bearer token: a request to either
+    that carries no Authorization header of its own gets the one from the vault (Phoenix's system API key, the app's
+    client token). Checks of what an anonymous caller gets use the ``anonymous`` client instead."""
+
+    def __init__(self, tokens_by_url: dict[str, str]):
+        self.tokens_by_url = tokens_by_url
+
+    def auth_flow(self, request):
+        if "authorization" not in request.headers:
+            for url, token in self.tokens_by_url.items():
+                if str(request.url).startswith(url) and token:
+                    request.headers["Authorization"] = f"Bearer {token}"
+                    break
+        yield request
+
+
 @pytest.fixture(scope="session")
-def http() -> httpx.Client:
+def http(urls, secrets) -> httpx.Client:
+    credentials = StackCredentials({urls["phoenix"]: secrets.get("phoenix_api_key", ""),
+                                    urls["app"]: secrets.get("reasoning_api_client_token", "")})
+    with httpx.Client(timeout=60, auth=credentials) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def anonymous() -> httpx.Client:
+    """A client that sends no credentials."""
     with httpx.Client(timeout=60) as client:
         yield client
 

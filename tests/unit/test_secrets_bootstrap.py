@@ -25,7 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_VAULT = pathlib.Path(sys.executable).parent / "ansible-vault"
 PASSWORD = f"unit-secrets-{uuid.uuid4().hex}"
-SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password", "redis_password"]
+SECRETS = ["litellm_master_key", "litellm_salt_key", "phoenix_postgres_password", "litellm_postgres_password", "redis_password",
+           "phoenix_secret", "phoenix_admin_secret", "phoenix_admin_password", "litellm_ui_password",
+           "reasoning_api_client_token"]
 DEV_VAULT_FILE = ROOT / "inventories" / "dev" / "vault" / "secrets.vault.yml"
 
 
@@ -103,6 +105,12 @@ def assert_well_formed(secrets):
     assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["phoenix_postgres_password"])
     assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["litellm_postgres_password"])
     assert re.fullmatch(r"[A-Za-z0-9]{32}", secrets["redis_password"])
+    # Phoenix's rule for its secrets: 32 characters or more with a digit and a lowercase letter.
+    assert re.fullmatch(r"phx0-[A-Za-z0-9]{48}", secrets["phoenix_secret"])
+    assert re.fullmatch(r"phxadm0-[A-Za-z0-9]{48}", secrets["phoenix_admin_secret"])
+    assert re.fullmatch(r"[A-Za-z0-9]{24}", secrets["phoenix_admin_password"])
+    assert re.fullmatch(r"[A-Za-z0-9]{24}", secrets["litellm_ui_password"])
+    assert re.fullmatch(r"rapi-[A-Za-z0-9]{48}", secrets["reasoning_api_client_token"])
     assert len({secrets[name] for name in SECRETS}) == len(SECRETS)
 
 

@@ -29,6 +29,12 @@ class Settings:
     tracing_endpoint: str = ""
     # Phoenix project of the spans: LiteLLM's project, so that its spans and ours make one trace in one project.
     tracing_project_name: str = "default"
+    # Phoenix's API key the spans are exported with (Phoenix with authentication on); empty sends none.
+    tracing_api_key: str = field(default="", repr=False)
+    # Bearer tokens clients must send (API_CLIENT_TOKENS, separated by commas or white space); none: no check.
+    client_tokens: tuple[str, ...] = field(default=(), repr=False)
+    # Largest request body accepted (413 beyond).
+    max_request_bytes: int = 1048576
 
     @property
     def llm_api_key_configured(self) -> bool:
@@ -63,6 +69,12 @@ class Settings:
         tracing_endpoint = env.get("TRACING_ENDPOINT", "").strip()
         if tracing_endpoint and not tracing_endpoint.startswith(("http://", "https://")):
             raise ConfigError(f"TRACING_ENDPOINT must be an http(s) URL or empty, got {tracing_endpoint!r}")
+        try:
+            max_request_bytes = int(get("MAX_REQUEST_BYTES", str(cls.max_request_bytes)))
+        except ValueError:
+            raise ConfigError("MAX_REQUEST_BYTES must be an integer") from None
+        if max_request_bytes < 1024:
+            raise ConfigError(f"MAX_REQUEST_BYTES must be at least 1024, got {max_request_bytes}")
         return cls(
             llm_api_key=env.get("LLM_API_KEY", "").strip(),
             llm_base_url=normalize_base_url(base_url),
@@ -72,6 +84,9 @@ class Settings:
             llm_timeout_seconds=timeout,
             tracing_endpoint=tracing_endpoint,
             tracing_project_name=get("TRACING_PROJECT_NAME", cls.tracing_project_name),
+            tracing_api_key=env.get("TRACING_API_KEY", "").strip(),
+            client_tokens=tuple(env.get("API_CLIENT_TOKENS", "").replace(",", " ").split()),
+            max_request_bytes=max_request_bytes,
         )
 
 

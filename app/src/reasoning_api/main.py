@@ -18,6 +18,7 @@ from opentelemetry.trace import get_current_span
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .access import AccessGuard
 from .config import Settings
 from .errors import APIError
 from .llm_client import LLMClient
@@ -71,6 +72,8 @@ def create_app(
         log.warning("LLM_API_KEY is not set: LLM routes will answer 503")
     if provider is None:
         log.info("TRACING_ENDPOINT is empty: tracing is off")
+    if not settings.client_tokens:
+        log.warning("API_CLIENT_TOKENS is empty: the API answers without a token")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -81,6 +84,8 @@ def create_app(
 
     app = FastAPI(title="reasoning-api", version=__version__, lifespan=lifespan)
     app.add_middleware(RequestObserver, tracer=tracer, metrics=metrics, default_mode=settings.default_routing_mode)
+    # Added last, so outermost: a refused request is neither observed nor traced (no spans, no metrics to flood).
+    app.add_middleware(AccessGuard, tokens=settings.client_tokens, max_body_bytes=settings.max_request_bytes)
     app.state.settings = settings
     app.state.llm = llm
 
@@ -113,6 +118,8 @@ def create_app(
             "routing_classifier_model": settings.routing_classifier_model,
             "reasoning_max_steps": settings.reasoning_max_steps,
             "tracing_enabled": provider is not None,
+            "auth_required": bool(settings.client_tokens),
+            "max_request_bytes": settings.max_request_bytes,
         }
 
     @app.get("/metrics")

@@ -50,7 +50,9 @@ def tracer_provider(settings: Settings) -> TracerProvider | None:
         }
     )
     provider = TracerProvider(resource=resource)
-    exporter = OTLPSpanExporter(endpoint=settings.tracing_endpoint, timeout=EXPORT_TIMEOUT_SECONDS)
+    # Phoenix with authentication on takes a system API key as a bearer token.
+    headers = {"authorization": f"Bearer {settings.tracing_api_key}"} if settings.tracing_api_key else None
+    exporter = OTLPSpanExporter(endpoint=settings.tracing_endpoint, timeout=EXPORT_TIMEOUT_SECONDS, headers=headers)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
