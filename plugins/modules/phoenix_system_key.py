@@ -54,6 +54,15 @@ options:
     description: The system API key held now; empty or omitted when none is held yet.
     type: str
     default: ""
+  admin_password:
+    description:
+      - The password of Phoenix's C(admin@localhost), the one C(PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD) set at its first
+        start. Phoenix asks that user for a new password at first login; when it still does, the module confirms this
+        one as the admin's password (a login, then C(patchViewer) with the same password), so that the admin logs in
+        with the password kept in the vault. Nothing is done when the admin changed the password already.
+      - Empty or omitted leaves the admin alone.
+    type: str
+    default: ""
   name:
     description: Name of a key this module creates (shown in Phoenix's settings, where an admin can revoke it).
     type: str
@@ -121,6 +130,11 @@ reason:
   returned: when RV(action=created)
   type: str
   sample: invalid
+admin_password_confirmed:
+  description: Whether the admin's password was (or in check mode would be) confirmed, ending Phoenix's request for a new one.
+  returned: success
+  type: bool
+  sample: false
 id:
   description: Phoenix's ID (a GlobalID) of the key created.
   returned: when a key was created
@@ -197,6 +211,32 @@ def create_key(client, admin_secret, name, description):
     return data["key"], data["id"]
 
 
+ADMIN_EMAIL = "admin@localhost"
+PATCH_VIEWER = "mutation($input: PatchViewerInput!) { patchViewer(input: $input) { __typename } }"
+
+
+def admin_needs_new_password(client, admin_secret):
+    """Whether Phoenix still asks admin@localhost for a new password (GET /v1/users, as the admin)."""
+    response = client.get("/v1/users", headers=_bearer(admin_secret), params={"limit": 1000})
+    if response.status_code != 200:
+        raise PhoenixError("GET /v1/users answered HTTP %d: %s" % (response.status_code, response.text[:300]))
+    users = [u for u in response.json().get("data", []) if u.get("email") == ADMIN_EMAIL]
+    return bool(users and users[0].get("password_needs_reset"))
+
+
+def confirm_admin_password(client, password):
+    """Logs in as the admin and sets the same password again: Phoenix then stops asking for a new one."""
+    login = client.post("/auth/login", json={"email": ADMIN_EMAIL, "password": password})
+    if login.status_code not in (200, 204):
+        raise PhoenixError("Phoenix refused the admin's login (HTTP %d): is admin_password the password "
+                           "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD set at Phoenix's first start?" % login.status_code)
+    patch = client.post("/graphql", json={"query": PATCH_VIEWER,
+                                          "variables": {"input": {"currentPassword": password, "newPassword": password}}})
+    if patch.status_code != 200 or patch.json().get("errors"):
+        raise PhoenixError("patchViewer failed (HTTP %d): %s" % (patch.status_code, str(patch.json().get("errors"))[:300]))
+    client.cookies.clear()  # the admin's session: nothing later uses it
+
+
 def ensure(client, params, check_mode):
     """The module's work, without AnsibleModule: returns the result dict (without 'changed')."""
     key = params["key"] or ""
@@ -206,15 +246,19 @@ def ensure(client, params, check_mode):
     except PhoenixError as exc:
         if not check_mode:
             raise
-        return {"action": "created", "reason": "unknown", "warning": "%s: a key would be checked, or created" % exc}
+        return {"action": "created", "reason": "unknown", "admin_password_confirmed": False,
+                "warning": "%s: a key would be checked, or created" % exc}
+    confirmed = bool(params["admin_password"]) and admin_needs_new_password(client, params["admin_secret"])
+    if confirmed and not check_mode:
+        confirm_admin_password(client, params["admin_password"])
     if key and key_is_valid(client, key):
         # Not returned: Ansible masks the values of no_log options in results anyway.
-        return {"action": "unchanged"}
+        return {"action": "unchanged", "admin_password_confirmed": confirmed}
     reason = "invalid" if key else "missing"
     if check_mode:
-        return {"action": "created", "reason": reason}
+        return {"action": "created", "reason": reason, "admin_password_confirmed": confirmed}
     new_key, key_id = create_key(client, params["admin_secret"], params["name"], params["description"])
-    return {"action": "created", "reason": reason, "key": new_key, "id": key_id}
+    return {"action": "created", "reason": reason, "key": new_key, "id": key_id, "admin_password_confirmed": confirmed}
 
 
 def main():
@@ -223,6 +267,7 @@ def main():
             url=dict(type="str", required=True),
             admin_secret=dict(type="str", required=True, no_log=True),
             key=dict(type="str", default="", no_log=True),
+            admin_password=dict(type="str", default="", no_log=True),
             name=dict(type="str", default="llm-gateway"),
             description=dict(type="str", default="Created by the llm_gateway.stack collection"),
             request_timeout=dict(type="float", default=30),
@@ -244,7 +289,7 @@ def main():
     warning = result.pop("warning", None)
     if warning:
         module.warn(warning)
-    module.exit_json(changed=result["action"] == "created", **result)
+    module.exit_json(changed=result["action"] == "created" or result["admin_password_confirmed"], **result)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,11 @@ def test_the_api_name_reaches_the_app(tls):
     assert via_entry_point(tls, NAMES["app"], "/healthz").status_code == 404  # Phoenix's path: not Phoenix here
 
 
+def test_the_apps_metrics_are_not_public(tls):
+    response = via_entry_point(tls, NAMES["app"], "/metrics")
+    assert response.status_code == 404 and response.text == "not routed", (response.status_code, response.text[:200])
+
+
 def test_the_llm_name_reaches_litellm(tls):
     response = via_entry_point(tls, NAMES["litellm"], "/health/liveliness")
     assert response.status_code == 200, response.text

@@ -21,6 +21,10 @@ class FakePhoenix:
         self.user_keys = set()
         self.created = 0
         self.ready = ready
+        # The admin as Phoenix creates it: its initial password, a new one asked for at first login.
+        self.admin_password = "initial-Passw0rd-from-the-vault"
+        self.admin_needs_reset = True
+        self.patches = 0
 
     def issue(self):
         self.created += 1
@@ -48,6 +52,27 @@ class FakePhoenix:
             assert body["data"]["name"]
             key = self.issue()
             return httpx.Response(201, json={"data": {"id": self.keys[key], "key": key, "name": body["data"]["name"]}})
+        if request.url.path == "/v1/users" and request.method == "GET":
+            if token != ADMIN:
+                return httpx.Response(401, json={"detail": "Not authenticated"})
+            return httpx.Response(200, json={"data": [
+                {"email": "system@localhost", "role": "SYSTEM"},
+                {"email": "admin@localhost", "role": "ADMIN", "password_needs_reset": self.admin_needs_reset}]})
+        if request.url.path == "/auth/login" and request.method == "POST":
+            body = json.loads(request.content)
+            if body != {"email": "admin@localhost", "password": self.admin_password}:
+                return httpx.Response(401)
+            return httpx.Response(204, headers={"set-cookie": "phoenix-access-token=session; Path=/"})
+        if request.url.path == "/graphql" and request.method == "POST":
+            body = json.loads(request.content)
+            given = body["variables"]["input"]
+            if "phoenix-access-token=session" not in request.headers.get("cookie", "") or "patchViewer" not in body["query"]:
+                return httpx.Response(200, json={"errors": [{"message": "Unauthorized"}]})
+            if given["currentPassword"] != self.admin_password:
+                return httpx.Response(200, json={"errors": [{"message": "Valid current password is required"}]})
+            self.admin_password, self.admin_needs_reset = given["newPassword"], False
+            self.patches += 1
+            return httpx.Response(200, json={"data": {"patchViewer": {"__typename": "UserMutationPayload"}}})
         return httpx.Response(404)
 
 
@@ -153,3 +178,32 @@ def test_wait_ready_waits_until_healthz_answers():
         phoenix_system_key.wait_ready(client, 60, sleep=lambda s: now.__setitem__(0, now[0] + s),
                                       clock=lambda: now[0])
     assert calls == ["/healthz"] * 3
+
+
+def test_admin_password_is_confirmed_once_while_phoenix_asks_for_a_new_one(phoenix, capsys):
+    key = phoenix.issue()
+    result = run(capsys, key=key, admin_password="initial-Passw0rd-from-the-vault")
+    assert result["changed"] is True and result["admin_password_confirmed"] is True
+    assert phoenix.patches == 1 and not phoenix.admin_needs_reset
+    assert phoenix.admin_password == "initial-Passw0rd-from-the-vault"  # the vault's password still logs in
+    again = run(capsys, key=key, admin_password="initial-Passw0rd-from-the-vault")
+    assert again["changed"] is False and again["admin_password_confirmed"] is False
+    assert phoenix.patches == 1
+
+
+def test_check_mode_reports_the_admin_password_without_confirming_it(phoenix, capsys):
+    result = run(capsys, check_mode=True, key=phoenix.issue(), admin_password="initial-Passw0rd-from-the-vault")
+    assert result["changed"] is True and result["admin_password_confirmed"] is True
+    assert phoenix.patches == 0 and phoenix.admin_needs_reset
+
+
+def test_without_admin_password_the_admin_is_left_alone(phoenix, capsys):
+    result = run(capsys, key=phoenix.issue())
+    assert result["changed"] is False and result["admin_password_confirmed"] is False
+    assert phoenix.admin_needs_reset
+
+
+def test_a_wrong_admin_password_fails_with_a_message_and_no_secret(phoenix, capsys):
+    result = run(capsys, key=phoenix.issue(), admin_password="not-the-Passw0rd")
+    assert result["failed"] is True and "refused the admin's login" in result["msg"]
+    assert "not-the-Passw0rd" not in json.dumps(result)
