@@ -14,8 +14,8 @@ import time
 import pytest
 import yaml
 
-from day2lib import (CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, ansible_env, chat, inspect, playbook, sh, snapshot, spans,
-                     vault, wait_healthy)
+from day2lib import (CONTAINERS, INVENTORY, UPGRADE_VARS, URLS, Run, ansible_env, app_chat, chat, inspect, playbook, sh,
+                     snapshot, spans, vault, wait_healthy)
 
 CHANGES_FILE = INVENTORY.parent / "group_vars" / "llm_gateway" / "operator_changes.yml"
 BASE_MODELS = [{"name": "gpt-4o", "model": "openai/gpt-4o"}, {"name": "gpt-4o-mini", "model": "openai/gpt-4o-mini"},
@@ -122,7 +122,7 @@ def test_changing_the_apps_routing_default(http):
     touched = change({"reasoning_api_default_routing_mode": "reasoning"}, ["+DEFAULT_ROUTING_MODE=reasoning"])
 
     assert touched == {"restarted": {"reasoning-api"}, "recreated": {"reasoning-api"}}
-    response = chat(http, URLS["app"], None, "which path now?")
+    response = app_chat(http, "which path now?")
     assert response.status_code == 200, response.text
     assert response.headers["X-Routing-Path"] == "reasoning"
 

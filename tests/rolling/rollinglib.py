@@ -157,7 +157,8 @@ class Traffic:
 
     def _client(self, n: int) -> None:
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"rolling traffic {n}"}]}
-        with httpx.Client(timeout=60) as client:
+        token = vault()["llm_gateway_secrets_values"]["reasoning_api_client_token"]  # the app's client token
+        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
             while not self._stop.is_set() and time.monotonic() < self._deadline and self.sent < self.max_requests:
                 try:
                     response = client.post(f"{URLS['app']}/v1/chat/completions", json=body)

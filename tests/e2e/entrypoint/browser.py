@@ -43,9 +43,10 @@ DEFAULTS = {
     "llm_gateway_public_address": "127.0.0.1",
     "litellm_ui_username": "admin",
     "litellm_phoenix_project_name": "default",
-    # LiteLLM's UI reaches the entry point only when both say so (dev: both true; prod: false).
+    # The stack's and the litellm role's defaults; LiteLLM's UI reaches the entry point only when both say so (dev:
+    # both true; prod: both false).
     "balancer_litellm_admin_public": False,
-    "litellm_ui_enabled": False,
+    "litellm_ui_enabled": True,
 }
 ENV_OVERRIDES = {
     "balancer_https_port": "LLM_GATEWAY_HTTPS_PORT",
