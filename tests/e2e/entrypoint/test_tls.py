@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 INVENTORY = Path(os.environ.get("LLM_GATEWAY_INVENTORY", REPO / "inventories" / "dev"))
 ADDRESS = os.environ.get("LLM_GATEWAY_TLS_ADDRESS", "127.0.0.1")
 
