@@ -305,13 +305,18 @@ def test_the_apps_key_spend_grows_by_its_calls(http, urls, traced, master_header
 
 
 def test_app_container_holds_only_its_virtual_key(inspect, vault_vars, secrets):
+    """Its own secrets only: its virtual key, the tokens its clients send, the key it exports spans to Phoenix with."""
     env = container_env(inspect("app"))
     assert env["LLM_API_KEY"] == vault_vars["litellm_keys_secrets"][APP_KEY_ALIAS]
     assert env["LLM_BASE_URL"].rstrip("/").removesuffix("/v1") == LLM_BASE_URL
+    assert secrets["reasoning_api_client_token"] in env["API_CLIENT_TOKENS"].split(",")
+    assert env["TRACING_API_KEY"] == secrets["phoenix_api_key"]
     secretish = {name for name in env if any(word in name.upper() for word in ("KEY", "SECRET", "TOKEN", "PASSWORD"))}
-    assert secretish == {"LLM_API_KEY"}
+    assert secretish == {"LLM_API_KEY", "API_CLIENT_TOKENS", "TRACING_API_KEY"}
     upstream_key = container_env(inspect("litellm"))["OPENAI_API_KEY"]
     other_secrets = {secrets["litellm_master_key"], secrets["litellm_salt_key"], upstream_key}
+    other_secrets |= {secrets[name] for name in ("phoenix_secret", "phoenix_admin_secret", "phoenix_admin_password",
+                                                 "litellm_ui_password", "redis_password")}
     other_secrets |= {v for k, v in vault_vars["litellm_keys_secrets"].items() if k != APP_KEY_ALIAS}
     assert not other_secrets & set(env.values())
     assert [name for name, value in env.items() if "sk-" in value] == ["LLM_API_KEY"]
