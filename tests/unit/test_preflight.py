@@ -170,3 +170,11 @@ def test_the_prod_inventory_refuses_the_demo_upstream_before_anything_changes(tm
     assert "UNREACHABLE" not in run.stdout  # refused before any host was contacted
     assert not (inv / "vault").exists()
 
+
+def test_the_stack_s_own_images_have_no_problem():
+    """The pinned references of group_vars/all/stack.yml (the deploy layer, not in the collection) pass the check."""
+    from ansible_collections.llm_gateway.stack.plugins.filter import llm_gateway_checks as checks
+
+    stack = yaml.safe_load((ROOT / "group_vars/all/stack.yml").read_text())
+    for source in ("upstream", "offline"):
+        assert checks.image_problems(stack["llm_gateway_images"][source]) == [], source
