@@ -108,7 +108,8 @@ def balancer_servers() -> dict[str, dict[str, str]]:
     lines = sh("docker", "exec", BALANCER, "bash", "-c", script).stdout.splitlines()
     header = lines[0].lstrip("# ").split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line.strip()]
-    return {row["svname"]: {"status": row["status"], "scur": row["scur"], "stot": row["stot"]} for row in rows}
+    return {row["svname"]: {"status": row["status"], "scur": row["scur"], "stot": row["stot"]} for row in rows
+            if row["pxname"] == "litellm"}  # the replicas' backend (the entry point's backends are beside it)
 
 
 @dataclass
