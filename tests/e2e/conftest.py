@@ -24,10 +24,6 @@ import pytest
 import testinfra
 import yaml
 
-# A scenario whose TLS entry point the controller cannot reach (multihost: on mh-gw's loopback) does not collect
-# its tests; the one-host scenario runs them.
-collect_ignore = ["entrypoint"] if os.environ.get("LLM_GATEWAY_ENTRYPOINT_TESTS") == "off" else []
-
 CONTAINERS = {
     "phoenix_db": os.environ.get("PHOENIX_POSTGRES_CONTAINER", "phoenix-postgres"),
     "litellm_db": os.environ.get("LITELLM_POSTGRES_CONTAINER", "litellm-postgres"),
