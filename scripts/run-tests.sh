@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it (README: `make test`):
-#   toolchain → offline images → lint and syntax → unit tests (the built collection among them)
-#   → ansible-test sanity and units on the installed collection → module integration tests (real LiteLLM)
+#   toolchain → offline images
+#   → in the background from here: molecule test -s day2 (compose migration, ops playbooks, upgrade, reset, settings
+#     changes, teardown on a second, isolated stack) and molecule test -s multihost (the stack over four SSH hosts
+#     with their own engines, images from a registry)
 #   → molecule test (full stack: converge, idempotence, check, end-to-end verify, destroy)
-#   → molecule test -s day2 (compose migration, ops playbooks, upgrade, reset, settings changes, teardown on a
-#     second, isolated stack), started right after the images and run alongside the other steps
-#   → molecule test -s multihost (the stack over four SSH hosts with their own engines, images from a registry),
-#     alongside as well.
-#   → molecule test -s rolling (two LiteLLM replicas behind the balancer: configuration change, restart and upgrade
-#     under traffic with no failed request, on a third stack), also in the background, after LiteLLM's earlier
-#     release is built (images/build.sh litellm-previous).
+#   → in the background from here: molecule test -s rolling (two LiteLLM replicas behind the balancer: configuration
+#     change, restart and upgrade under traffic with no failed request, on a third stack), after LiteLLM's earlier
+#     release is built (images/build.sh litellm-previous)
+#   → lint and syntax → unit tests (the built collection among them) → ansible-test sanity and units on the
+#     installed collection → the app's tests → module integration tests (real LiteLLM)
+#   → the background scenarios' logs, as each ends.
 # Ends with one plain "N passed, N failed" line summed over every pytest run; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,9 @@ collect() {  # collect NAME: wait for a background step, print its log, count it
 }
 background molecule-day2 molecule test -s day2
 background molecule-multihost molecule test -s multihost
+# The one-host stack first, while the two stacks above are still being created; the rolling scenario, whose traffic
+# keeps half a core busy, only after it: a fourth stack starting at once left LiteLLM unready after 600 s at load 21.
+step molecule molecule test
 background molecule-rolling bash -c 'images/build.sh litellm-previous && molecule test -s rolling'
 step lint ansible-lint --profile production --offline
 step syntax ansible-playbook site.yml --syntax-check
@@ -65,7 +69,6 @@ step app-unit bash -c '[ -x .venv-app/bin/python ] || "$(.venv/bin/python -c "im
   .venv-app/bin/pip install -q --disable-pip-version-check -r app/requirements-dev.txt
   cd app && ../.venv-app/bin/python -m pytest -q -p no:cacheprovider --junitxml="$0/app.xml" tests' "$results"
 step integration pytest -q -p no:cacheprovider --junitxml="$results/integration.xml" tests/integration
-step molecule molecule test
 for name in molecule-day2 molecule-multihost molecule-rolling; do collect "$name"; done
 
 # Sum the JUnit reports (molecule's verifier writes e2e.xml); a step that ran no test counts as a failure.
