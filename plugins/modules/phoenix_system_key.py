@@ -230,8 +230,12 @@ def confirm_admin_password(client, password):
     if login.status_code not in (200, 204):
         raise PhoenixError("Phoenix refused the admin's login (HTTP %d): is admin_password the password "
                            "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD set at Phoenix's first start?" % login.status_code)
-    patch = client.post("/graphql", json={"query": PATCH_VIEWER,
-                                          "variables": {"input": {"currentPassword": password, "newPassword": password}}})
+    # Sent by hand: with PHOENIX_USE_SECURE_COOKIES the cookies are Secure, and a client keeps those from a plain
+    # HTTP address (the module reaches Phoenix's published port, not the TLS entry point).
+    session = "; ".join("%s=%s" % (cookie.name, cookie.value) for cookie in login.cookies.jar)
+    patch = client.post("/graphql", headers={"Cookie": session},
+                        json={"query": PATCH_VIEWER,
+                              "variables": {"input": {"currentPassword": password, "newPassword": password}}})
     if patch.status_code != 200 or patch.json().get("errors"):
         raise PhoenixError("patchViewer failed (HTTP %d): %s" % (patch.status_code, str(patch.json().get("errors"))[:300]))
     client.cookies.clear()  # the admin's session: nothing later uses it

@@ -62,7 +62,7 @@ class FakePhoenix:
             body = json.loads(request.content)
             if body != {"email": "admin@localhost", "password": self.admin_password}:
                 return httpx.Response(401)
-            return httpx.Response(204, headers={"set-cookie": "phoenix-access-token=session; Path=/"})
+            return httpx.Response(204, headers={"set-cookie": "phoenix-access-token=session; Path=/; Secure; HttpOnly"})
         if request.url.path == "/graphql" and request.method == "POST":
             body = json.loads(request.content)
             given = body["variables"]["input"]
