@@ -1,9 +1,9 @@
-"""plugins/lookup/deploy_inputs.py: one digest over what a run deploys from; equal exactly when those inputs are, and
+"""plugins/lookup/deploy_inputs.py (plugin_utils/_deploy_inputs.py): one digest over what a run deploys from; equal exactly when those inputs are, and
 never a way back to a secret; a run is complete only without tags, skipped tags, a limit, a start task or steps."""
 
 import pytest
 
-from ansible_collections.llm_gateway.stack.plugins.lookup.deploy_inputs import inputs_digest, run_is_complete
+from ansible_collections.llm_gateway.stack.plugins.plugin_utils._deploy_inputs import inputs_digest, run_is_complete
 
 
 @pytest.fixture
