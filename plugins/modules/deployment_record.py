@@ -20,6 +20,10 @@ description:
     names that image; the content, mode and owner of its read-only bind-mounted files (its configuration); the rules
     of the O(firewall_chains) and their jumps from C(DOCKER-USER); and the engine's CPU count.
   - >-
+    O(state=record) records nothing (and removes an older record) when the host cannot be vouched for: a container
+    that could not be inspected, or an image reference that no longer names the image its container runs.
+    RV(reasons) then says why.
+  - >-
     With O(state=check), RV(unchanged) is true only when the record exists, its inputs digest equals O(inputs), the
     state digest equals the recorded one, at least one container is labelled, and every one is running without a
     failing or starting health check. Otherwise RV(reasons) says what differs.
@@ -239,8 +243,10 @@ def main():
         module.exit_json(changed=False, unchanged=not reasons, reasons=reasons, containers=len(containers),
                          recorded=(record or {}).get("recorded", ""))
 
-    if problems:
-        module.fail_json(msg="Not recording this deploy: " + "; ".join(problems))
+    if problems:  # nothing to vouch for: no record, and the next run runs every step
+        if record is not None and not module.check_mode:
+            os.remove(path)
+        module.exit_json(changed=False, unchanged=False, reasons=problems, containers=len(containers), recorded="")
     new = {"inputs": module.params["inputs"], "state": digest}
     if record is not None and {k: record.get(k) for k in new} == new:
         module.exit_json(changed=False, unchanged=False, reasons=[], containers=len(containers),

@@ -144,3 +144,13 @@ def test_check_mode_records_nothing(host, capsys):
     run(host, "record", check_mode=True)
     assert result(capsys)["changed"] is True
     assert not host.record.exists()
+
+
+def test_a_host_that_cannot_be_vouched_for_is_not_recorded(host, capsys):
+    run(host, "record")
+    capsys.readouterr()
+    host.tags["phoenix:1"] = "sha256:p2"
+    run(host, "record")
+    out = result(capsys)
+    assert out["changed"] is False and "phoenix runs another image than phoenix:1 names now" in out["reasons"]
+    assert not host.record.exists()
