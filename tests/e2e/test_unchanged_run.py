@@ -6,6 +6,7 @@ runs every step. One host only (the multihost scenario deselects this file: its 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,8 @@ SITE = str(Path(__file__).resolve().parents[2] / "site.yml")
 UNCHANGED = "Nothing changed since the last complete deploy"
 # A task of the LiteLLM role: in the output only when the steps run.
 ROLE_TASK = "Template litellm_config.yaml"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RECAP = re.compile(r"\bok=\d+ +changed=(\d+)")
 
 
 class Run:
@@ -26,9 +29,11 @@ class Run:
             pytest.fail("LLM_GATEWAY_INVENTORY is not set: the inventory of the deployed stack (molecule sets it)")
         done = subprocess.run(["ansible-playbook", "-i", inventory, SITE, *args], capture_output=True, text=True,
                               timeout=1200, check=False)
-        self.rc, self.output = done.returncode, done.stdout + done.stderr
-        recap = [line for line in done.stdout.splitlines() if " ok=" in line and " changed=" in line]
-        self.changed = sum(int(line.split(" changed=")[1].split()[0]) for line in recap)
+        # Molecule's environment colours the output.
+        self.rc, self.output = done.returncode, ANSI.sub("", done.stdout + done.stderr)
+        recap = RECAP.findall(self.output)
+        assert recap, f"no play recap in the output:\n{self.output[-3000:]}"
+        self.changed = sum(int(changed) for changed in recap)
 
     def __repr__(self) -> str:
         return f"rc={self.rc} changed={self.changed}\n{self.output[-4000:]}"
