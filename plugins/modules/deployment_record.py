@@ -26,7 +26,9 @@ description:
   - >-
     With O(state=check), RV(unchanged) is true only when the record exists, its inputs digest equals O(inputs), the
     state digest equals the recorded one, at least one container is labelled, and every one is running without a
-    failing or starting health check. Otherwise RV(reasons) says what differs.
+    failing health check, nor a starting one unless it started before the record was made (Docker's health status
+    lags the service by up to one check interval; that deploy saw it ready). Otherwise RV(reasons) says what
+    differs.
   - O(state=record) writes the record (mode C(0600)); O(state=forget) removes it, so that a run that fails after
     changing something is never taken for an unchanged one.
   - The record holds digests only, never a setting or a secret.
@@ -102,6 +104,14 @@ containers:
   description: How many containers carry the label.
   returned: always
   type: int
+docker_containers:
+  description:
+    - With O(state=check), the labelled containers as M(community.docker.docker_host_info) lists them, with the
+      fields C(Names), C(State), C(Status) (its health in parentheses) and C(Image).
+  returned: when O(state=check)
+  type: list
+  elements: dict
+  sample: [{"Names": ["/phoenix"], "State": "running", "Status": "Running (healthy)", "Image": "phoenix:20.26.1"}]
 recorded:
   description: When the record compared with (or written) was made, UTC, ISO 8601; empty when there is none.
   returned: always
@@ -159,7 +169,8 @@ def host_state(module, label, chains):
         for item in inspected:
             name = item["Name"].lstrip("/")
             health = (item["State"].get("Health") or {}).get("Status", "none")
-            containers[name] = {"status": item["State"]["Status"], "health": health}
+            containers[name] = {"status": item["State"]["Status"], "health": health, "image": item["Config"]["Image"],
+                                "started": item["State"].get("StartedAt", "")[:19]}
             binds = sorted(mount["Source"] for mount in item.get("Mounts", [])
                            if mount.get("Type") == "bind" and not mount.get("RW", True))
             facts[name] = {"id": item["Id"], "image": item["Image"], "reference": item["Config"]["Image"],
@@ -197,15 +208,25 @@ def compare(record, inputs, digest, containers, problems):
     if not containers:
         reasons.append("no container of the stack exists")
     for name, state in sorted(containers.items()):
+        # Docker's health status lags the service by up to one check interval: "starting" is fine for a container
+        # that started before the record, whose deploy saw it ready.
+        started_before = state["started"] and state["started"] <= record.get("recorded", "")[:19]
         if state["status"] != "running":
             reasons.append("%s is %s" % (name, state["status"]))
-        elif state["health"] not in ("healthy", "none"):
+        elif state["health"] not in ("healthy", "none") and not (state["health"] == "starting" and started_before):
             reasons.append("%s is %s" % (name, state["health"]))
     reasons += problems
     if record.get("state") != digest and not problems:
         reasons.append("the containers, their configuration files or the firewall changed since the last "
                        "complete deploy")
     return reasons
+
+
+def listing(containers):
+    """The containers as community.docker.docker_host_info lists them (the fields the summary reads)."""
+    return [{"Names": ["/" + name], "State": state["status"], "Image": state["image"],
+             "Status": state["status"].capitalize() + ("" if state["health"] == "none" else " (%s)" % state["health"])}
+            for name, state in sorted(containers.items())]
 
 
 def read_record(path):
@@ -241,7 +262,7 @@ def main():
     if state == "check":
         reasons = compare(record, module.params["inputs"], digest, containers, problems)
         module.exit_json(changed=False, unchanged=not reasons, reasons=reasons, containers=len(containers),
-                         recorded=(record or {}).get("recorded", ""))
+                         recorded=(record or {}).get("recorded", ""), docker_containers=listing(containers))
 
     if problems:  # nothing to vouch for: no record, and the next run runs every step
         if record is not None and not module.check_mode:

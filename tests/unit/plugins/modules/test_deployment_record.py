@@ -19,7 +19,8 @@ class FakeDocker:
         self.config_file = str(config_file)
         self.containers = {
             "phoenix": {"Id": "c1", "Image": "sha256:p1", "Config": {"Image": "phoenix:1"},
-                        "State": {"Status": "running", "Health": {"Status": "healthy"}},
+                        "State": {"Status": "running", "Health": {"Status": "healthy"},
+                                  "StartedAt": "2026-01-01T10:00:00.123456789Z"},
                         "Mounts": [{"Type": "bind", "Source": self.config_file, "RW": False}]},
             "litellm": {"Id": "c2", "Image": "sha256:l1", "Config": {"Image": "litellm:1"},
                         "State": {"Status": "running"}, "Mounts": []},
@@ -87,6 +88,10 @@ def test_after_a_record_the_same_host_and_inputs_are_unchanged_and_the_record_ho
     run(host)
     out = result(capsys)
     assert out["unchanged"] is True and out["reasons"] == [] and out["containers"] == 2
+    # As docker_host_info lists them, for the summary.
+    assert out["docker_containers"] == [
+        {"Names": ["/litellm"], "State": "running", "Status": "Running", "Image": "litellm:1"},
+        {"Names": ["/phoenix"], "State": "running", "Status": "Running (healthy)", "Image": "phoenix:1"}]
     run(host, "record")
     assert result(capsys)["changed"] is False
 
@@ -154,3 +159,14 @@ def test_a_host_that_cannot_be_vouched_for_is_not_recorded(host, capsys):
     out = result(capsys)
     assert out["changed"] is False and "phoenix runs another image than phoenix:1 names now" in out["reasons"]
     assert not host.record.exists()
+
+
+@pytest.mark.parametrize("started, unchanged", [("2026-01-01T10:00:00.1Z", True), ("2999-01-01T00:00:00.1Z", False)])
+def test_a_starting_health_check_counts_only_for_a_container_started_after_the_record(host, capsys, started, unchanged):
+    run(host, "record")
+    capsys.readouterr()
+    host.containers["phoenix"]["State"].update(StartedAt=started, Health={"Status": "starting"})
+    run(host)
+    out = result(capsys)
+    assert out["unchanged"] is unchanged, out["reasons"]
+    assert out["reasons"] == ([] if unchanged else ["phoenix is starting"])
