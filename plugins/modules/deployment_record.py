@@ -32,6 +32,7 @@ description:
   - O(state=record) writes the record (mode C(0600)); O(state=forget) removes it, so that a run that fails after
     changing something is never taken for an unchanged one.
   - The record holds digests only, never a setting or a secret.
+  - A host without the docker command or a running engine (one the run has yet to prepare) counts as changed.
 version_added: "2.1.0"
 author:
   - llm-gateway-ansible contributors !UNKNOWN
@@ -157,12 +158,18 @@ def _bind_entries(source):
 
 
 def host_state(module, label, chains):
-    """(state digest, containers as name → {status, health}, problems) of the host now."""
-    ids_out = module.run_command(["docker", "ps", "-aq", "--no-trunc", "--filter", "label=" + label], check_rc=True)[1]
-    ids = ids_out.split()
+    """(state digest, containers as name → {status, health}, problems) of the host now. A host without a Docker
+    engine yet (the run installs it) has a problem, no digest."""
+    docker = module.get_bin_path("docker")
+    if docker is None:
+        return None, {}, ["Docker is not installed on this host yet"]
+    rc, out, err = module.run_command([docker, "ps", "-aq", "--no-trunc", "--filter", "label=" + label])
+    if rc != 0:
+        return None, {}, ["Docker does not answer: %s" % (err.strip() or out.strip())]
+    ids = out.split()
     containers, images, problems, facts = {}, [], [], {}
     if ids:
-        rc, out, err = module.run_command(["docker", "inspect"] + ids)
+        rc, out, err = module.run_command([docker, "inspect"] + ids)
         if rc != 0:  # a container removed meanwhile
             problems.append("the containers could not be inspected: %s" % err.strip())
         inspected = json.loads(out) if rc == 0 else []
@@ -179,20 +186,22 @@ def host_state(module, label, chains):
     if images:
         references = sorted(set(images))
         # One image ID per line, in the order given; a reference that names no image fails the command.
-        rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}}"] + references)
+        rc, out, err = module.run_command([docker, "image", "inspect", "--format", "{{.Id}}"] + references)
         if rc != 0:
             problems.append("an image reference of the stack no longer names an image: %s" % err.strip())
         else:
             now = dict(zip(references, out.split()))
             problems += ["%s runs another image than %s names now" % (name, fact["reference"])
                          for name, fact in sorted(facts.items()) if now.get(fact["reference"]) != fact["image"]]
-    firewall = {}
-    for chain in chains:
-        rc, out, err = module.run_command(["iptables", "-w", "-S", chain])
+    iptables, firewall = module.get_bin_path("iptables"), {}
+    for chain in chains + ["DOCKER-USER"] if iptables else []:
+        rc, out, err = module.run_command([iptables, "-w", "-S", chain])
         firewall[chain] = out.splitlines() if rc == 0 else "missing"
-    rc, out, err = module.run_command(["iptables", "-w", "-S", "DOCKER-USER"])
-    firewall["DOCKER-USER jumps"] = sorted(line for line in out.splitlines() if line.rsplit(" ", 1)[-1] in chains)
-    cpus = module.run_command(["docker", "info", "--format", "{{.NCPU}}"], check_rc=True)[1].strip()
+    # Of DOCKER-USER, only the jumps to the chains: other stacks on the engine add theirs.
+    jumps = firewall.get("DOCKER-USER") or []
+    firewall["DOCKER-USER"] = sorted(line for line in jumps if line.rsplit(" ", 1)[-1] in chains)
+    rc, out, err = module.run_command([docker, "info", "--format", "{{.NCPU}}"])
+    cpus = out.strip() if rc == 0 else "unknown"
     document = json.dumps({"containers": facts, "firewall": firewall, "cpus": cpus}, sort_keys=True)
     return hashlib.sha256(document.encode()).hexdigest(), containers, problems
 

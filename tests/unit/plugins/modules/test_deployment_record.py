@@ -55,6 +55,9 @@ def host(tmp_path, monkeypatch):
     docker = FakeDocker(config)
     monkeypatch.setattr(deployment_record.AnsibleModule, "run_command",
                         lambda self, args, check_rc=False, **kw: docker.run_command(args, check_rc))
+    docker.installed = {"docker", "iptables"}
+    monkeypatch.setattr(deployment_record.AnsibleModule, "get_bin_path",
+                        lambda self, name, *a, **kw: name if name in docker.installed else None)
     docker.record = tmp_path / "state" / "record.json"
     docker.config = config
     return docker
@@ -170,3 +173,24 @@ def test_a_starting_health_check_counts_only_for_a_container_started_after_the_r
     out = result(capsys)
     assert out["unchanged"] is unchanged, out["reasons"]
     assert out["reasons"] == ([] if unchanged else ["phoenix is starting"])
+
+
+def test_a_host_without_docker_yet_is_changed_and_not_recorded(host, capsys):
+    host.installed = {"iptables"}
+    run(host)
+    out = result(capsys)
+    assert out["unchanged"] is False and out["changed"] is False
+    run(host, "record")
+    out = result(capsys)
+    assert out["changed"] is False and out["reasons"] == ["Docker is not installed on this host yet"]
+    assert not host.record.exists()
+
+
+def test_without_iptables_the_firewall_counts_as_absent(host, capsys):
+    host.installed = {"docker"}
+    run(host, "record")
+    run(host)
+    capsys.readouterr()
+    host.installed = {"docker", "iptables"}
+    run(host)
+    assert "their configuration files or the firewall changed" in " ".join(result(capsys)["reasons"])
