@@ -246,6 +246,15 @@ def read_record(path):
         return None
 
 
+def forget(module, path):
+    """Removes the record (not in check mode); whether there was one."""
+    if not os.path.exists(path):
+        return False
+    if not module.check_mode:
+        os.remove(path)
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -261,11 +270,7 @@ def main():
     path, state = module.params["path"], module.params["state"]
     record = read_record(path)
     if state == "forget":
-        if record is not None or os.path.exists(path):
-            if not module.check_mode:
-                os.remove(path)
-            module.exit_json(changed=True, unchanged=False, reasons=[], containers=0, recorded="")
-        module.exit_json(changed=False, unchanged=False, reasons=[], containers=0, recorded="")
+        module.exit_json(changed=forget(module, path), unchanged=False, reasons=[], containers=0, recorded="")
 
     digest, containers, problems = host_state(module, module.params["label"], module.params["firewall_chains"])
     if state == "check":
@@ -274,8 +279,7 @@ def main():
                          recorded=(record or {}).get("recorded", ""), docker_containers=listing(containers))
 
     if problems:  # nothing to vouch for: no record, and the next run runs every step
-        if record is not None and not module.check_mode:
-            os.remove(path)
+        forget(module, path)
         module.exit_json(changed=False, unchanged=False, reasons=problems, containers=len(containers), recorded="")
     new = {"inputs": module.params["inputs"], "state": digest}
     if record is not None and {k: record.get(k) for k in new} == new:
