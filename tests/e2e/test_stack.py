@@ -67,6 +67,26 @@ def test_litellm_is_ready_with_its_database(http, urls):
     assert response.json()["db"] == "connected"
 
 
+def test_several_litellm_workers_share_one_gunicorn_master(inspect, host_of):
+    """A replica with several workers loads LiteLLM once, in gunicorn's master, which forks them; one worker runs
+    alone. The process tree is what runs, not only the command the role passed."""
+    command = inspect("litellm")["Config"]["Cmd"]
+    workers = int(command[command.index("--num_workers") + 1])
+    processes = host_of("litellm").check_output("docker top %s -o pid,ppid,args", CONTAINERS["litellm"]).splitlines()[1:]
+    litellm = [line.split(None, 2) for line in processes if "/bin/litellm" in line]
+    pids = {pid for pid, _, _ in litellm}
+    masters = [pid for pid, ppid, _ in litellm if ppid not in pids]
+    forked = [pid for pid, ppid, _ in litellm if ppid in pids]
+    assert ("--run_gunicorn" in command) == (workers > 1), command
+    assert (len(masters), len(forked)) == ((1, workers) if workers > 1 else (1, 0)), processes
+
+
+def test_no_migrations_container_is_left_behind(host_of):
+    """A first deploy applies LiteLLM's migrations in a one-shot container while Phoenix starts: gone once done."""
+    left = host_of("litellm").check_output("docker ps -a --format '{{.Names}}' --filter name=%s-migrate", CONTAINERS["litellm"])
+    assert left.split() == []
+
+
 def test_phoenix_is_healthy(http, urls):
     assert http.get(f"{urls['phoenix']}/healthz").status_code == 200
 
