@@ -13,9 +13,9 @@ import pytest
 from conftest import CONTAINERS
 
 # The roles' defaults (roles/<role>/defaults/main.yml, "Hardening" blocks), which no test inventory overrides.
-# LiteLLM keeps its image's user and a writable root: the upstream image runs as root and writes at start
-# (docs/security.md).
-WRITABLE_AS_ROOT = ("litellm:", "/litellm")
+# Only LiteLLM's upstream image keeps its user and a writable root: it runs as root and writes at start
+# (docs/security.md); the offline image the scenarios run is held to the rule.
+WRITABLE_AS_ROOT = ("ghcr.io/berriai/litellm",)
 # The stack's label value (each test stack has its own, on an engine that may run several) and the test-owned fake
 # OpenAI upstream, which the scenarios start under that label but the product does not deploy.
 STACK_LABEL = "llm-gateway.stack=" + os.environ.get("LLM_GATEWAY_STACK_LABEL", "llm-gateway")
