@@ -214,13 +214,15 @@ def plan(state, params):
     def policy_id(name):
         return ours[name]["id"] if name in ours else created[name]
 
+    def create_policy(phoenix, name, days):
+        answer = phoenix.graphql(CREATE, {"input": {"name": name, "cronExpression": default["cronExpression"],
+                                                    "rule": _days_rule(days)}})
+        created[name] = answer["createProjectTraceRetentionPolicy"]["node"]["id"]
+
     for days in sorted(set(params["projects"].values())):
         name = name_of(days)
         if name not in ours:
-            steps.append(("create policy " + name, lambda ph, name=name, days=days: created.__setitem__(
-                name, ph.graphql(CREATE, {"input": {"name": name, "cronExpression": default["cronExpression"],
-                                                    "rule": _days_rule(days)}})
-                ["createProjectTraceRetentionPolicy"]["node"]["id"])))
+            steps.append(("create policy " + name, lambda ph, name=name, days=days: create_policy(ph, name, days)))
         elif _days(ours[name]) != days:
             steps.append(("policy %s: rule back to %d days" % (name, days),
                           lambda ph, name=name, days=days: ph.graphql(
@@ -303,14 +305,14 @@ def main():
             state = phoenix.graphql(STATE_QUERY)
             steps = plan(state, params)
             if not module.check_mode:
-                for _, write in steps:
-                    write(phoenix)
+                for step in steps:
+                    step[1](phoenix)
     except (PhoenixError, httpx.HTTPError) as exc:
         module.fail_json(msg="%s (url: %s)" % (exc, params["url"]))
     default_days, per_project = found(state, params)
     module.exit_json(
         changed=bool(steps), default_days=default_days, projects=per_project,
-        actions=[description for description, _ in steps],
+        actions=[step[0] for step in steps],
         diff={"before": {"default_days": default_days, "projects": per_project},
               "after": {"default_days": params["default_days"], "projects": params["projects"]}})
 
