@@ -22,8 +22,8 @@ description:
     except that a project in O(projects) is moved to the module's policy.
   - Reads with one GraphQL query; writes only what differs (GraphQL C(createProjectTraceRetentionPolicy),
     C(patchProjectTraceRetentionPolicy), C(deleteProjectTraceRetentionPolicy); REST C(POST /v1/projects) and
-    C(PATCH /v1/projects/{name}/retention)). Needs an admin's or the system's API key (read from Phoenix 20.26.1's
-    source).
+    C(PATCH /v1/projects/{name}/retention)). Needs Phoenix's admin secret or an admin's API key (read from Phoenix
+    20.26.1's source).
   - When Phoenix gives no answer or a server error, waits at most O(wait_timeout) seconds for C(/healthz) to answer.
 version_added: "2.2.0"
 author:
@@ -50,9 +50,12 @@ options:
     description: Base URL of Phoenix (its UI and API), for example C(http://127.0.0.1:6006).
     type: str
     required: true
-  api_key:
-    description: A Phoenix API key with admin rights (the system API key), sent as a bearer token; empty sends none
-      (Phoenix without authentication).
+  token:
+    description:
+      - Sent as a bearer token - Phoenix's C(PHOENIX_ADMIN_SECRET), or an API key of a user with the admin role.
+        The system API key will not do - Phoenix's GraphQL API lets only admins change retention policies, and
+        counts the system user as none.
+      - Empty sends none (Phoenix without authentication).
     type: str
     default: ""
   default_days:
@@ -89,7 +92,7 @@ EXAMPLES = r"""
 - name: Keep traces 30 days, those of the project "evals" a year
   llm_gateway.stack.phoenix_trace_retention:
     url: http://127.0.0.1:6006
-    api_key: "{{ llm_gateway_secrets_values.phoenix_api_key }}"
+    token: "{{ llm_gateway_secrets_values.phoenix_admin_secret }}"
     default_days: 30
     projects:
       evals: 365
@@ -177,7 +180,7 @@ class Phoenix(object):
     def graphql(self, query, variables=None):
         response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
         if response.status_code in (401, 403):
-            raise PhoenixError("Phoenix refused the API key (HTTP %d): it must be an admin's or the system's"
+            raise PhoenixError("Phoenix refused the token (HTTP %d): give its admin secret or an admin's API key"
                                % response.status_code)
         body = response.json() if response.status_code == 200 else {}
         if response.status_code != 200 or body.get("errors"):
@@ -266,7 +269,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             url=dict(type="str", required=True),
-            api_key=dict(type="str", default="", no_log=True),
+            token=dict(type="str", default="", no_log=True),
             default_days=dict(type="int", required=True),
             projects=dict(type="dict", default={}),
             name_prefix=dict(type="str", default="llm-gateway"),
@@ -290,7 +293,7 @@ def main():
     if unusable:
         module.fail_json(msg="project names must not be empty nor hold /, ? or #: %s" % unusable)
     try:
-        headers = {"Authorization": "Bearer " + params["api_key"]} if params["api_key"] else {}
+        headers = {"Authorization": "Bearer " + params["token"]} if params["token"] else {}
         with httpx.Client(base_url=params["url"].rstrip("/"), timeout=params["request_timeout"], headers=headers,
                           transport=TRANSPORT) as client:
             phoenix = Phoenix(client)

@@ -10,7 +10,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.llm_gateway.stack.plugins.modules import phoenix_trace_retention
 
-KEY = "phx-system-key-abcdefghijklmnopqrstuvwxyz"
+KEY = "phx-admin-secret-abcdefghijklmnopqrstuvwxyz0"
 DEFAULT_ID = "UHJvamVjdFRyYWNlUmV0ZW50aW9uUG9saWN5OjA="
 
 
@@ -90,7 +90,7 @@ def phoenix(monkeypatch):
 
 
 def run(capsys, check_mode=False, **args):
-    params = dict(url="http://phoenix.test:6006", api_key=KEY, wait_timeout=0, default_days=30)
+    params = dict(url="http://phoenix.test:6006", token=KEY, wait_timeout=0, default_days=30)
     params.update(args)
     if check_mode:
         params["_ansible_check_mode"] = True
@@ -161,9 +161,9 @@ def test_check_mode_without_phoenix_warns_instead_of_failing(phoenix, capsys):
 
 
 def test_a_refused_key_fails_with_a_message(phoenix, capsys):
-    result = run(capsys, api_key="phx-not-a-key-abcdefghijklmnopqrstuvw")
+    result = run(capsys, token="phx-not-a-key-abcdefghijklmnopqrstuvw")
     assert result["failed"] is True
-    assert "refused the API key (HTTP 401)" in result["msg"]
+    assert "refused the token (HTTP 401)" in result["msg"]
     assert "phx-not-a-key" not in json.dumps(result)
 
 
