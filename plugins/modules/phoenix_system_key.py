@@ -142,18 +142,13 @@ id:
   sample: U3lzdGVtQXBpS2V5OjE=
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
 
 try:
     import httpx
 except ImportError:  # pragma: no cover - reported by the module
     httpx = None
-
-
-class PhoenixError(Exception):
-    pass
 
 
 # A seam for the unit tests (httpx.MockTransport).
@@ -168,22 +163,6 @@ def _client(params):
 
 def _bearer(token):
     return {"Authorization": "Bearer " + token}
-
-
-def wait_ready(client, timeout, sleep=time.sleep, clock=time.monotonic):
-    """Waits until /healthz answers 200; raises PhoenixError with what it saw last when the time is up."""
-    deadline = clock() + timeout
-    while True:
-        try:
-            response = client.get("/healthz")
-            if response.status_code == 200:
-                return
-            last = "HTTP %d" % response.status_code
-        except httpx.HTTPError as exc:
-            last = "%s: %s" % (type(exc).__name__, exc)
-        if clock() >= deadline:
-            raise PhoenixError("Phoenix at %s was not ready after %d s (last: %s)" % (client.base_url, timeout, last))
-        sleep(2)
 
 
 def key_is_valid(client, key):

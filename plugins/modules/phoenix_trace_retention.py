@@ -117,19 +117,15 @@ actions:
   sample: ["default policy: 14 days -> 30 days", "create policy llm-gateway 365 days", "project evals: -> llm-gateway 365 days"]
 """
 
-import time
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
 
 try:
     import httpx
 except ImportError:  # pragma: no cover - reported by the module
     httpx = None
-
-
-class PhoenixError(Exception):
-    pass
 
 
 # A seam for the unit tests (httpx.MockTransport).
@@ -162,20 +158,6 @@ def _days_rule(days):
 class Phoenix(object):
     def __init__(self, client):
         self.client = client
-
-    def wait_ready(self, timeout, sleep=time.sleep, clock=time.monotonic):
-        deadline = clock() + timeout
-        while True:
-            try:
-                response = self.client.get("/healthz")
-                if response.status_code == 200:
-                    return
-                last = "HTTP %d" % response.status_code
-            except httpx.HTTPError as exc:
-                last = "%s: %s" % (type(exc).__name__, exc)
-            if clock() >= deadline:
-                raise PhoenixError("Phoenix was not ready after %d s (last: %s)" % (timeout, last))
-            sleep(2)
 
     def graphql(self, query, variables=None):
         response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
@@ -299,7 +281,7 @@ def main():
             phoenix = Phoenix(client)
             try:
                 # Check mode probes once: a Phoenix not started yet is no error there.
-                phoenix.wait_ready(0 if module.check_mode else params["wait_timeout"])
+                wait_ready(client, 0 if module.check_mode else params["wait_timeout"])
             except PhoenixError as exc:
                 if not module.check_mode:
                     raise
