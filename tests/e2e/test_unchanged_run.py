@@ -67,6 +67,16 @@ def test_a_check_run_of_an_unchanged_stack_skips_every_step_too(recorded):
     assert UNCHANGED in run.text and ROLE_TASK not in run.text, run
 
 
+def test_a_check_run_of_every_step_changes_nothing_and_names_the_certificate_group(recorded):
+    """The entry point's certificate belongs to a group id the host names, so check mode has no group to warn about."""
+    run = Run("--check", "-e", "llm_gateway_skip_unchanged=false")
+    assert run.rc == 0 and run.changed == 0, run
+    assert ROLE_TASK in run.text, run
+    assert "failed to look up group" not in run.text, run
+    group = subprocess.run(["getent", "group", "8443"], capture_output=True, text=True, check=False).stdout
+    assert group.startswith("llm-gateway-tls:"), group
+
+
 def test_a_key_deleted_in_litellm_is_made_again_with_the_same_secret(recorded, http, urls, secrets, vault_vars):
     alias = sorted(vault_vars["litellm_keys_secrets"])[0]
     master = {"Authorization": f"Bearer {secrets['litellm_master_key']}"}
