@@ -65,6 +65,7 @@ def test_check_mode_on_a_fresh_host_succeeds_and_changes_nothing(fresh_inventory
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     recap = [line for line in run.stdout.splitlines() if line.startswith("localhost") and "ok=" in line][-1]
     assert "failed=0" in recap and "changed=0" not in recap, recap  # it reports what it would do
+    assert "failed to look up group" not in run.stdout + run.stderr  # the certificate's group, made by a real run
 
     prefix = names["llm_gateway_network"].split("-")[0]
     assert _docker("ps", "-a", "-q", "--filter", f"name={prefix}") == ""
