@@ -20,6 +20,10 @@ class PhoenixError(Exception):
     pass
 
 
+# A first deploy waits on this poll for Phoenix's first start (LiteLLM needs the key made after it).
+HEALTHZ_POLL_INTERVAL = 0.5
+
+
 def wait_ready(client, timeout, sleep=time.sleep, clock=time.monotonic):
     """Waits until /healthz answers 200; raises PhoenixError with what it saw last when the time is up."""
     deadline = clock() + timeout
@@ -33,4 +37,4 @@ def wait_ready(client, timeout, sleep=time.sleep, clock=time.monotonic):
             last = "%s: %s" % (type(exc).__name__, exc)
         if clock() >= deadline:
             raise PhoenixError("Phoenix at %s was not ready after %d s (last: %s)" % (client.base_url, timeout, last))
-        sleep(2)
+        sleep(HEALTHZ_POLL_INTERVAL)

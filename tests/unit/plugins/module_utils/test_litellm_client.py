@@ -64,7 +64,7 @@ def test_wait_ready_polls_through_503_until_connected():
     client.wait_ready(120)
     assert answers == []
     assert client.requests["read"] == 4
-    assert clock.sleeps == [2.0, 2.0, 2.0]
+    assert clock.sleeps == [0.5, 0.5, 0.5]
 
 
 def test_wait_ready_times_out_naming_url_and_last_answer():
@@ -231,5 +231,5 @@ def test_wait_ready_cuts_each_probe_timeout_to_the_time_left():
     client = LiteLLMClient(URL, MASTER, timeout=30, transport=httpx.MockTransport(handler),
                            sleep=clock.sleep, monotonic=clock.monotonic)
     with pytest.raises(LiteLLMNotReady):
-        client.wait_ready(5)
-    assert timeouts == [5.0, 3.0, 1.0, 1.0]
+        client.wait_ready(2)
+    assert timeouts == [2.0, 1.5, 1.0, 1.0, 1.0]  # t = 0, 0.5, 1, 1.5, 2: never under a second

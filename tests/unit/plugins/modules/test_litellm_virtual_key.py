@@ -442,7 +442,7 @@ def test_module_not_ready_fails_with_url_and_last_status(run):
     assert result["msg"].startswith("LiteLLM at %s was not ready" % URL)
     assert "within 5 s" in result["msg"] and "HTTP 503" in result["msg"]
     assert fake.requests[0] == ("GET", "/key/list")
-    assert fake.requests[1:] == [("GET", "/health/readiness")] * 4  # t = 0, 2, 4, 5
+    assert fake.requests[1:] == [("GET", "/health/readiness")] * 11  # t = 0, 0.5, ..., 5
 
 
 def test_module_waits_for_readiness_when_the_list_fails_then_reads_again(run):
