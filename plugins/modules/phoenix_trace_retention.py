@@ -177,11 +177,16 @@ class Phoenix(object):
         return response.json().get("data") or {}
 
 
-def plan(state, params):
-    """What to write, from one read of Phoenix: a list of (description, write) where write(phoenix) does it."""
-    default = state["defaultProjectTraceRetentionPolicy"]
+def _index(state):
+    """Phoenix's answer to STATE_QUERY as (the default policy, the other policies, the projects by name)."""
     policies = [edge["node"] for edge in state["projectTraceRetentionPolicies"]["edges"]]
     projects = dict((edge["node"]["name"], edge["node"]) for edge in state["projects"]["edges"])
+    return state["defaultProjectTraceRetentionPolicy"], policies, projects
+
+
+def plan(state, params):
+    """What to write, from one read of Phoenix: a list of (description, write) where write(phoenix) does it."""
+    default, policies, projects = _index(state)
     ours = dict((p["name"], p) for p in policies if p["name"].startswith(params["name_prefix"] + " "))
     steps = []
 
@@ -224,9 +229,10 @@ def plan(state, params):
                 "PATCH", "/v1/projects/%s/retention" % quote(project), {"policy_id": policy_id(name)})))
 
     wanted = set(name_of(days) for days in params["projects"].values())
+    our_ids = set(p["id"] for p in ours.values())
     for project, node in sorted(projects.items()):
         current = (node.get("traceRetentionPolicy") or {}).get("id")
-        if project not in params["projects"] and current in [p["id"] for p in ours.values()]:
+        if project not in params["projects"] and current in our_ids:
             steps.append(("project %s: -> default policy" % project, lambda ph, project=project: ph.rest(
                 "PATCH", "/v1/projects/%s/retention" % quote(project), {"policy_id": None})))
     for name in sorted(set(ours) - wanted):
@@ -237,13 +243,13 @@ def plan(state, params):
 
 def found(state, params):
     """The days found before any change: the default policy's and each wanted project's."""
-    default_days = _days(state["defaultProjectTraceRetentionPolicy"])
-    policies = dict((edge["node"]["id"], _days(edge["node"])) for edge in state["projectTraceRetentionPolicies"]["edges"])
-    projects = dict((edge["node"]["name"], edge["node"]) for edge in state["projects"]["edges"])
+    default, policies, projects = _index(state)
+    default_days = _days(default)
+    days_of_policy = dict((policy["id"], _days(policy)) for policy in policies)
     per_project = {}
     for project in params["projects"]:
         policy = (projects.get(project, {}).get("traceRetentionPolicy") or {}).get("id")
-        per_project[project] = policies.get(policy, default_days) if policy is not None else default_days
+        per_project[project] = days_of_policy.get(policy, default_days) if policy is not None else default_days
     return default_days, per_project
 
 
