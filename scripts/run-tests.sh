@@ -75,14 +75,23 @@ for name in molecule-day2 molecule-multihost molecule-rolling; do collect "$name
 .venv/bin/python - "$results" <<'PY'
 import pathlib, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
+failing = []
 for report in sorted(pathlib.Path(sys.argv[1]).glob("*.xml")):
-    for suite in ET.parse(report).getroot().iter("testsuite"):
+    root = ET.parse(report).getroot()
+    for suite in root.iter("testsuite"):
         tests, fail = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skip = int(suite.get("skipped", 0))
         print(f"{report.stem}: {tests - fail - skip} passed, {fail} failed, {skip} skipped")
         passed, failed, skipped = passed + tests - fail - skip, failed + fail, skipped + skip
+    for case in root.iter("testcase"):
+        problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if problem is not None:
+            why = " ".join((problem.get("message") or "").split())[:200]
+            failing.append(f"{report.stem}: {case.get('classname')}::{case.get('name')}: {why}")
 with open(pathlib.Path(sys.argv[1]) / "summary", "w") as f:
     f.write(f"{passed} {failed} {skipped}\n")
+with open(pathlib.Path(sys.argv[1]) / "failing", "w") as f:
+    f.writelines(f"{name}\n" for name in failing)
 PY
 passed=0 failed=0 skipped=0
 [ -s "$results/summary" ] && read -r passed failed skipped < "$results/summary"
@@ -91,6 +100,8 @@ for report in unit collection-units-python app integration e2e day2 multihost ro
 done
 [ "$skipped" = 0 ] || failed_steps+=("$skipped skipped tests")
 for name in "${!seconds[@]}"; do echo "time $name: ${seconds[$name]} s"; done | sort
+# The failing tests' names last, where a reader of the output's tail sees them (their logs are further up).
+[ ! -s "$results/failing" ] || { echo "failing tests:"; head -n 10 "$results/failing"; }
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed: ${failed_steps[*]}"
   failed=$((failed > 0 ? failed : 1))

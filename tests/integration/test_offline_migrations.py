@@ -30,7 +30,9 @@ def database():
         docker("run", "-d", "--name", name, "--network", network, *labels, "-e", "POSTGRES_USER=litellm",
                "-e", "POSTGRES_PASSWORD=" + password, "-e", "POSTGRES_DB=litellm", POSTGRES_IMAGE)
         deadline = time.monotonic() + 120
-        while subprocess.run(["docker", "exec", name, "pg_isready", "-q", "-U", "litellm", "-d", "litellm"]).returncode:
+        # Over TCP: the entrypoint's temporary first-start server answers on the Unix socket only.
+        while subprocess.run(["docker", "exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", "litellm",
+                              "-d", "litellm"]).returncode:
             assert time.monotonic() < deadline, "PostgreSQL %s not ready within 120 s" % name
             time.sleep(1)
         yield network, "postgresql://litellm:%s@%s:5432/litellm" % (password, name)
