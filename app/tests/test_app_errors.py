@@ -136,6 +136,40 @@ def test_unreachable_proxy_is_a_502(client, proxy, path):
     assert_openai_error(response, 502, "upstream_unavailable")
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_connection_closed_before_any_answer_is_sent_once_more(client, proxy, stream):
+    closed = []
+
+    def closed_once(request, body):
+        if not closed:
+            closed.append(request)
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+    proxy.override = closed_once
+    response = client.post("/v1/chat/completions", json=chat_body(stream=stream))
+    assert response.status_code == 200
+    assert "Paris" in response.text
+    assert len(proxy.calls()) == 2
+
+
+def test_a_connection_closed_twice_before_any_answer_is_a_502(client, proxy):
+    def closed(request, body):
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+    proxy.override = closed
+    assert_openai_error(client.post("/v1/chat/completions", json=chat_body()), 502, "upstream_unavailable")
+    assert len(proxy.calls()) == 2  # once more, not more
+
+
+def test_a_connection_closed_mid_answer_is_not_sent_again(client, proxy):
+    def cut(request, body):
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body", request=request)
+
+    proxy.override = cut
+    assert_openai_error(client.post("/v1/chat/completions", json=chat_body()), 502, "upstream_unavailable")
+    assert len(proxy.calls()) == 1  # the proxy may have handled it: never twice
+
+
 def test_non_json_success_is_a_502(client, proxy):
     proxy.override = lambda request, body: httpx.Response(200, text="ok")
     assert_openai_error(client.post("/v1/chat/completions", json=chat_body()), 502, "bad_upstream_response")

@@ -22,6 +22,13 @@ from .tracing import CHAIN, METADATA, SPAN_KIND, STATUS_CODE, metadata_attribute
 log = logging.getLogger(__name__)
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
+# httpx's error when a kept-alive connection was closed as a request went out, before any answer: the proxy's side
+# closed it (idle, or the balancer dropping it for a replica that went away), so the request was not handled.
+NO_ANSWER = "without sending a response"
+
+
+def closed_before_answer(exc: httpx.HTTPError) -> bool:
+    return isinstance(exc, httpx.RemoteProtocolError) and NO_ANSWER in str(exc)
 
 
 class UpstreamCall:
@@ -97,12 +104,22 @@ class LLMClient:
             502, f"Could not reach the LLM proxy: {detail}", type="api_connection_error", code="upstream_unavailable"
         )
 
+    async def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
+        """Send, and send once more on a new connection when the first one closed before any answer."""
+        try:
+            return await self._http.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            if not closed_before_answer(exc):
+                raise
+            log.info("%s %s: the connection closed before any answer, sent again", request.method, request.url.path)
+            return await self._http.send(request, stream=stream)
+
     def _call(self, span_name: str, body: dict | None, attributes: dict | None) -> UpstreamCall:
         return UpstreamCall(self._tracer, self._metrics, span_name, body, attributes)
 
     async def _request(self, method: str, path: str, call: UpstreamCall, body: dict | None = None) -> dict:
         try:
-            response = await self._http.request(method, path, json=body, headers=call.headers())
+            response = await self._send(self._http.build_request(method, path, json=body, headers=call.headers()))
         except httpx.HTTPError as exc:
             raise self.transport_error(exc) from None
         if response.status_code >= 300:
@@ -155,7 +172,7 @@ class LLMClient:
     async def _send_stream(self, body: dict, call: UpstreamCall) -> httpx.Response:
         request = self._http.build_request("POST", CHAT_PATH, json=body, headers=call.headers())
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._send(request, stream=True)
         except httpx.HTTPError as exc:
             raise self.transport_error(exc) from None
         if response.status_code >= 300:
