@@ -8,7 +8,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from conftest import phoenix_spans
+from conftest import container_env, phoenix_spans
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 UI_ENABLED = os.environ.get("LLM_GATEWAY_LITELLM_UI_ENABLED", "true") == "true"
@@ -42,10 +42,20 @@ def test_phoenix_admin_logs_in_with_the_vault_password(anonymous, urls, secrets)
     assert wrong.status_code == 401
 
 
-def test_litellm_spans_arrive_in_phoenix_with_the_key(http, urls, secrets, inspect):
-    """LiteLLM holds the key (PHOENIX_API_KEY) and Phoenix files its spans: an export refused with 401 would not."""
-    env = dict(item.split("=", 1) for item in inspect("litellm")["Config"]["Env"])
-    assert env.get("PHOENIX_API_KEY") == secrets["phoenix_api_key"]
+def test_litellm_spans_arrive_in_phoenix_with_the_key(http, urls, secrets, inspect, host_of):
+    """LiteLLM holds the key in its key file (read-only in the replica, readable by the replica's user only on the
+    host), never in its configuration, and Phoenix files its spans: an export refused with 401 would not."""
+    info = inspect("litellm")
+    env = container_env(info)
+    assert "PHOENIX_API_KEY" not in env and "OTEL_EXPORTER_OTLP_HEADERS" not in env
+    assert secrets["phoenix_api_key"] not in str(info)
+    mount = next(m for m in info["Mounts"] if m["Destination"] == "/opt/llm-gateway/phoenix-key")
+    assert mount["RW"] is False
+    key_file = host_of("litellm").file(f"{mount['Source']}/api_key")
+    assert key_file.mode == 0o400
+    user = info["Config"]["User"]
+    assert key_file.uid == (int(user.split(":")[0]) if user else 0)
+    assert key_file.content_string == secrets["phoenix_api_key"]
     since = datetime.now(timezone.utc) - timedelta(seconds=5)
     marker = f"logins-{uuid.uuid4().hex}"
     master = secrets["litellm_master_key"]

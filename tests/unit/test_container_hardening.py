@@ -69,3 +69,11 @@ def test_capability_names_are_given_as_docker_stores_them(tmp_path):
 ])
 def test_each_hardening_input_changes_the_digest(baseline, tmp_path, name, value):
     assert computed(tmp_path, **{name: value})["digest"] != baseline["digest"], name
+
+
+def test_an_entry_point_changes_the_digest_and_none_keeps_the_earlier_one(baseline, tmp_path):
+    # Containers without an entry point of their own keep the digest they had before the option existed.
+    assert computed(tmp_path, _container_entrypoint=[])["digest"] == baseline["digest"]
+    launcher = computed(tmp_path, _container_entrypoint=["python", "/opt/llm-gateway/launch.py"])["digest"]
+    assert launcher != baseline["digest"]
+    assert computed(tmp_path, _container_entrypoint=["python", "/opt/other.py"])["digest"] != launcher

@@ -1,0 +1,88 @@
+"""The LiteLLM replicas' launcher (roles/litellm/files/launch.py), run against a stand-in `litellm` package that
+records what the proxy would start with: LiteLLM is imported before the key file exists, the proxy starts only once
+it does, with the key in PHOENIX_API_KEY (and the OTLP header when asked), and with the `litellm` command's arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "roles/litellm/files/launch.py"
+
+
+def stand_in(tmp_path: Path) -> Path:
+    """A `litellm` package whose proxy server records its import and whose run_server records its start."""
+    proxy = tmp_path / "pkgs/litellm/proxy"
+    proxy.mkdir(parents=True)
+    (tmp_path / "pkgs/litellm/__init__.py").write_text("")
+    (proxy / "__init__.py").write_text("")
+    (proxy / "proxy_server.py").write_text(
+        "import os, time\n"
+        "open(os.environ['PROBE_DIR'] + '/imported', 'w').write(str(time.time()))\n")
+    (proxy / "proxy_cli.py").write_text(
+        "import json, os, sys\n"
+        "def run_server(args, prog_name):\n"
+        "    env = {k: os.environ.get(k) for k in ('PHOENIX_API_KEY', 'OTEL_EXPORTER_OTLP_HEADERS',\n"
+        "                                           'LLM_GATEWAY_PHOENIX_KEY_FILE')}\n"
+        "    open(os.environ['PROBE_DIR'] + '/started', 'w').write(json.dumps(\n"
+        "        {'args': args, 'prog': prog_name, 'env': env, 'modules': 'litellm.proxy.proxy_server' in sys.modules}))\n"
+        "    sys.exit(0)\n")
+    return tmp_path / "pkgs"
+
+
+def launch(tmp_path: Path, key_file: Path, *args: str, otlp: str = "false") -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(stand_in(tmp_path)), PROBE_DIR=str(tmp_path),
+               LLM_GATEWAY_PHOENIX_KEY_FILE=str(key_file), LLM_GATEWAY_PHOENIX_KEY_OTLP_HEADER=otlp)
+    env.pop("PHOENIX_API_KEY", None)
+    env.pop("OTEL_EXPORTER_OTLP_HEADERS", None)
+    return subprocess.Popen([sys.executable, str(LAUNCHER), *args], env=env, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.05)
+
+
+def test_imports_at_once_and_starts_only_once_the_key_is_written(tmp_path):
+    key_file = tmp_path / "phoenix-key/api_key"
+    key_file.parent.mkdir()
+    process = launch(tmp_path, key_file, "--config", "/app/config.yaml", "--port", "4000")
+    try:
+        wait_for(tmp_path / "imported")
+        time.sleep(0.6)  # three of the launcher's polls
+        assert not (tmp_path / "started").exists(), "the proxy started before the key file existed"
+        key_file.write_text("phoenix-key-for-this-test-only\n")
+        assert process.wait(timeout=20) == 0, process.stderr.read()
+    finally:
+        process.kill()
+    started = json.loads((tmp_path / "started").read_text())
+    assert started["args"] == ["--config", "/app/config.yaml", "--port", "4000"] and started["prog"] == "litellm"
+    assert started["modules"], "run_server did not find LiteLLM's proxy server already imported"
+    # The key without the file's newline; the launcher's own settings are not left for LiteLLM.
+    assert started["env"] == {"PHOENIX_API_KEY": "phoenix-key-for-this-test-only", "OTEL_EXPORTER_OTLP_HEADERS": None,
+                              "LLM_GATEWAY_PHOENIX_KEY_FILE": None}
+    assert "phoenix-key-for-this-test-only" not in process.stderr.read()
+
+
+def test_the_otel_callback_gets_the_key_as_its_header(tmp_path):
+    key_file = tmp_path / "api_key"
+    key_file.write_text("phoenix-key-for-this-test-only")
+    process = launch(tmp_path, key_file, otlp="true")
+    assert process.wait(timeout=20) == 0, process.stderr.read()
+    env = json.loads((tmp_path / "started").read_text())["env"]
+    assert env["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=Bearer phoenix-key-for-this-test-only"
+
+
+def test_an_empty_key_file_starts_the_proxy_without_a_key(tmp_path):
+    key_file = tmp_path / "api_key"
+    key_file.write_text("")
+    process = launch(tmp_path, key_file, otlp="true")
+    assert process.wait(timeout=20) == 0, process.stderr.read()
+    env = json.loads((tmp_path / "started").read_text())["env"]
+    assert env["PHOENIX_API_KEY"] is None and env["OTEL_EXPORTER_OTLP_HEADERS"] is None
