@@ -4,6 +4,8 @@
 #  2. when DATABASE_URL is set (only that variable: LiteLLM's DATABASE_HOST/... alternative is not handled here):
 #     waiting for the database with pg_isready, at most LITELLM_DB_WAIT_SECONDS (default 120; exit 1 after),
 #     then applying LiteLLM's SQL migrations with apply-migrations.sh (only new ones; exit 1 if one fails).
+# With --prepare-only as its only argument it ends there (exit 0) instead: the playbook's replica launcher runs it so
+# before it starts LiteLLM itself.
 set -eu
 
 . /opt/litellm-offline/env.sh
@@ -35,4 +37,5 @@ if [ -n "${DATABASE_URL:-}" ]; then
   log "migrations up to date ($(( $(date +%s) - t ))s)"
 fi
 
+if [ "$*" = "--prepare-only" ]; then exit 0; fi
 exec litellm "$@"

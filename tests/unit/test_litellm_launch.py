@@ -1,6 +1,7 @@
 """The LiteLLM replicas' launcher (roles/litellm/files/launch.py), run against a stand-in `litellm` package that
 records what the proxy would start with: LiteLLM is imported before the key file exists, the proxy starts only once
-it does, with the key in PHOENIX_API_KEY (and the OTLP header when asked), and with the `litellm` command's arguments."""
+it does, with the key in PHOENIX_API_KEY (and the OTLP header when asked), and with the `litellm` command's arguments;
+the image's preparation runs in between, and its failure keeps LiteLLM from starting."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def stand_in(tmp_path: Path) -> Path:
     return tmp_path / "pkgs"
 
 
-def launch(tmp_path: Path, key_file: Path, *args: str, otlp: str = "false") -> subprocess.Popen:
+def launch(tmp_path: Path, key_file: Path, *args: str, otlp: str = "false", prepare: str = "") -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(stand_in(tmp_path)), PROBE_DIR=str(tmp_path),
-               LLM_GATEWAY_PHOENIX_KEY_FILE=str(key_file), LLM_GATEWAY_PHOENIX_KEY_OTLP_HEADER=otlp)
+               LLM_GATEWAY_PHOENIX_KEY_FILE=str(key_file), LLM_GATEWAY_PHOENIX_KEY_OTLP_HEADER=otlp,
+               LLM_GATEWAY_PREPARE=prepare)
     env.pop("PHOENIX_API_KEY", None)
     env.pop("OTEL_EXPORTER_OTLP_HEADERS", None)
     return subprocess.Popen([sys.executable, str(LAUNCHER), *args], env=env, stderr=subprocess.PIPE, text=True)
@@ -86,3 +88,29 @@ def test_an_empty_key_file_starts_the_proxy_without_a_key(tmp_path):
     assert process.wait(timeout=20) == 0, process.stderr.read()
     env = json.loads((tmp_path / "started").read_text())["env"]
     assert env["PHOENIX_API_KEY"] is None and env["OTEL_EXPORTER_OTLP_HEADERS"] is None
+
+
+def test_the_preparation_runs_once_the_key_is_there_before_litellm_starts(tmp_path):
+    key_file = tmp_path / "phoenix-key/api_key"
+    key_file.parent.mkdir()
+    prepared = tmp_path / "prepared"
+    script = f"test -f {key_file} && test ! -e {tmp_path / 'started'} && touch {prepared}"
+    process = launch(tmp_path, key_file, prepare=json.dumps(["sh", "-c", script]))
+    try:
+        wait_for(tmp_path / "imported")
+        time.sleep(0.6)
+        assert not prepared.exists(), "the preparation ran before the key file existed"
+        key_file.write_text("phoenix-key-for-this-test-only")
+        assert process.wait(timeout=20) == 0, process.stderr.read()
+    finally:
+        process.kill()
+    assert prepared.exists() and (tmp_path / "started").exists()
+
+
+def test_a_failed_preparation_keeps_litellm_from_starting(tmp_path):
+    key_file = tmp_path / "api_key"
+    key_file.write_text("phoenix-key-for-this-test-only")
+    process = launch(tmp_path, key_file, prepare=json.dumps(["sh", "-c", "exit 3"]))
+    assert process.wait(timeout=20) == 3
+    assert "failed (exit 3): LiteLLM is not started" in process.stderr.read()
+    assert not (tmp_path / "started").exists()

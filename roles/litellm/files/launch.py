@@ -6,11 +6,17 @@ starts, before its key exists, so that LiteLLM's import (about 10 s) overlaps Ph
 The key reaches the proxy as PHOENIX_API_KEY (and OTEL_EXPORTER_OTLP_HEADERS for the otel callback), so it is never
 part of the container's configuration.
 
+Once the key is there and before LiteLLM starts, the command LLM_GATEWAY_PREPARE names (a JSON list; none when empty)
+runs, as the image's entrypoint would have before `litellm`: the offline image's waits for the database and applies
+any migration still missing (a replica started on an emptied database). Its failure ends the launcher with its code.
+
 Arguments: those of the `litellm` command. Runs with the image's Python; only the standard library besides LiteLLM.
 """
 
 import importlib
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -41,6 +47,7 @@ def read_key(path: str) -> str:
 def main() -> None:
     key_file = os.environ.pop("LLM_GATEWAY_PHOENIX_KEY_FILE")
     otlp_header = os.environ.pop("LLM_GATEWAY_PHOENIX_KEY_OTLP_HEADER", "false") == "true"
+    prepare = json.loads(os.environ.pop("LLM_GATEWAY_PREPARE", "") or "[]")
     started = time.monotonic()
     # The `litellm` command imports the proxy server first thing: importing it here changes nothing but when.
     importlib.import_module("litellm.proxy.proxy_server")
@@ -52,6 +59,11 @@ def main() -> None:
         os.environ["PHOENIX_API_KEY"] = key
         if otlp_header:
             os.environ["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer {key}"
+    if prepare:
+        done = subprocess.run(prepare, check=False)
+        if done.returncode:
+            log(f"{' '.join(prepare)} failed (exit {done.returncode}): LiteLLM is not started")
+            sys.exit(done.returncode)
     log(f"starting LiteLLM's proxy {'with' if key else 'without'} Phoenix's API key, "
         f"{time.monotonic() - started:.1f} s after the start")
     run_server(args=sys.argv[1:], prog_name="litellm")
