@@ -72,21 +72,22 @@ def test_imports_at_once_and_starts_only_once_the_key_is_written(tmp_path):
     assert "phoenix-key-for-this-test-only" not in process.stderr.read()
 
 
-def test_the_otel_callback_gets_the_key_as_its_header(tmp_path):
+def started_env(tmp_path: Path, key: str) -> dict:
+    """The environment LiteLLM starts with, the key file holding key already, for the otel callback."""
     key_file = tmp_path / "api_key"
-    key_file.write_text("phoenix-key-for-this-test-only")
+    key_file.write_text(key)
     process = launch(tmp_path, key_file, otlp="true")
     assert process.wait(timeout=20) == 0, process.stderr.read()
-    env = json.loads((tmp_path / "started").read_text())["env"]
+    return json.loads((tmp_path / "started").read_text())["env"]
+
+
+def test_the_otel_callback_gets_the_key_as_its_header(tmp_path):
+    env = started_env(tmp_path, "phoenix-key-for-this-test-only")
     assert env["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=Bearer phoenix-key-for-this-test-only"
 
 
 def test_an_empty_key_file_starts_the_proxy_without_a_key(tmp_path):
-    key_file = tmp_path / "api_key"
-    key_file.write_text("")
-    process = launch(tmp_path, key_file, otlp="true")
-    assert process.wait(timeout=20) == 0, process.stderr.read()
-    env = json.loads((tmp_path / "started").read_text())["env"]
+    env = started_env(tmp_path, "")
     assert env["PHOENIX_API_KEY"] is None and env["OTEL_EXPORTER_OTLP_HEADERS"] is None
 
 
