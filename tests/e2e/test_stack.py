@@ -68,12 +68,13 @@ def test_litellm_is_ready_with_its_database(http, urls):
 
 
 def test_several_litellm_workers_share_one_gunicorn_master(inspect, host_of):
-    """A replica with several workers loads LiteLLM once, in gunicorn's master, which forks them; one worker runs
-    alone. The process tree is what runs, not only the command the role passed."""
+    """A replica with several workers loads LiteLLM once, in gunicorn's master (the replica's launcher, its entry
+    point), which forks them; one worker runs alone. The process tree is what runs, not only the command the role
+    passed."""
     command = inspect("litellm")["Config"]["Cmd"]
     workers = int(command[command.index("--num_workers") + 1])
     processes = host_of("litellm").check_output("docker top %s -o pid,ppid,args", CONTAINERS["litellm"]).splitlines()[1:]
-    litellm = [line.split(None, 2) for line in processes if "/bin/litellm" in line]
+    litellm = [line.split(None, 2) for line in processes if "/opt/llm-gateway/launch.py" in line]
     pids = {pid for pid, _, _ in litellm}
     masters = [pid for pid, ppid, _ in litellm if ppid not in pids]
     forked = [pid for pid, ppid, _ in litellm if ppid in pids]
