@@ -3,10 +3,10 @@ for Phoenix's API key.
 
 The playbook writes the key into the file LLM_GATEWAY_PHOENIX_KEY_FILE names once Phoenix made it; an empty file
 means no key. On a first deploy the replicas are created before Phoenix starts, before its key exists, so that
-LiteLLM's import (10-14 s) and its server's start (the offline image's schema check, 6 s) overlap Phoenix's start
-instead of following it. The key reaches LiteLLM as PHOENIX_API_KEY (and OTEL_EXPORTER_OTLP_HEADERS for the otel
-callback) in each worker's environment before LiteLLM's own startup reads its configuration and callbacks, so it is
-never part of the container's configuration. Until then the worker serves nothing and the health check fails.
+LiteLLM's import (10-24 s here) and its server's start overlap Phoenix's start instead of following it. The key
+reaches LiteLLM as PHOENIX_API_KEY (and OTEL_EXPORTER_OTLP_HEADERS for the otel callback) in each worker's
+environment before LiteLLM's own startup reads its configuration and callbacks, so it is never part of the
+container's configuration. Until then the worker serves nothing and the health check fails.
 
 Right after the import, the command LLM_GATEWAY_PREPARE names (a JSON list; none when empty) runs, as the image's
 entrypoint would have before `litellm`: the offline image's waits for the database and applies any migration still
