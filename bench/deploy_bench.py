@@ -7,7 +7,9 @@ LiteLLM with its virtual key:
   compose: `docker-compose up -d` of bench/deploy/docker-compose.yml, LiteLLM's readiness, two /key/generate calls,
            then the app started with its key (what the plan's Makefile and setup script did);
   site:    `ansible-playbook site.yml` on a throwaway inventory (its own vault identity and folder).
-Then a no-op `site.yml` run. Prints both times, their ratio and the no-op time, against issue 13's goals.
+Then a no-op `site.yml` run. Prints both times, their ratio and the no-op time, against issue 13's goals, and the
+CPU time each cold deploy used (the whole machine's, and for site.yml Ansible's own: the playbook and its modules):
+on a machine with N cores no deploy can take less wall time than its CPU time divided by N.
 Traffic goes to 127.0.0.1 only; every wait is bounded; everything it starts is removed at the end.
 
     sudo apt-get install docker-compose   # the v1 client Debian ships
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -43,6 +46,19 @@ NEEDED_IMAGES = ["llm-gateway-offline/postgres:15", "llm-gateway-offline/phoenix
 LITELLM, APP = "http://127.0.0.1:4000", "http://127.0.0.1:8000"
 DEADLINE_S = 600
 GOAL_RATIO, GOAL_NOOP_S = 0.9, 5.0
+
+
+def machine_cpu_s() -> float:
+    """CPU time the whole machine has spent busy so far (every process and container; Linux's /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU time of this process's finished children and their descendants (ansible-playbook and its modules)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -93,13 +109,14 @@ def preflight() -> None:
         sys.exit(f"containers {taken} exist: take that stack down first (make down, or molecule destroy)")
 
 
-def compose_path(http: httpx.Client) -> float:
+def compose_path(http: httpx.Client) -> tuple[float, float]:
+    """The compose path's wall time and the machine's CPU time meanwhile."""
     env = dict(os.environ, BENCH_POSTGRES_IMAGE="llm-gateway-offline/postgres:15",
                BENCH_PHOENIX_DB_PASSWORD=secrets.token_hex(16), BENCH_LITELLM_DB_PASSWORD=secrets.token_hex(16),
                BENCH_MASTER_KEY="sk-" + secrets.token_hex(24))
     master = {"Authorization": f"Bearer {env['BENCH_MASTER_KEY']}"}
     try:
-        start = time.monotonic()
+        start, cpu = time.monotonic(), machine_cpu_s()
         run([*COMPOSE, "up", "-d", "fake-openai", "postgres-phoenix", "postgres-litellm", "phoenix", "litellm"], env=env)
         until("LiteLLM readiness", lambda: http.get(f"{LITELLM}/health/readiness").json().get("db") == "connected")
         keys = [http.post(f"{LITELLM}/key/generate", headers=master,
@@ -107,7 +124,7 @@ def compose_path(http: httpx.Client) -> float:
                 for alias in ("litellm-dev", "litellm-eval")]
         run([*COMPOSE, "up", "-d", "--no-deps", "reasoning-api"], env=dict(env, BENCH_APP_KEY=keys[0]))
         until("the app's answer", lambda: app_answers(http))
-        return time.monotonic() - start
+        return time.monotonic() - start, machine_cpu_s() - cpu
     finally:
         subprocess.run([*COMPOSE, "down", "-v", "--remove-orphans"], env=env, capture_output=True)
 
@@ -138,17 +155,19 @@ def playbook(inventory: Path, *args: str) -> float:
     return time.monotonic() - start
 
 
-def site_path(http: httpx.Client) -> tuple[float, float]:
+def site_path(http: httpx.Client) -> tuple[float, float, float, float]:
+    """The cold run's wall time, the machine's CPU time meanwhile and Ansible's own; the no-op run's wall time."""
     with tempfile.TemporaryDirectory(prefix="deploy-bench-") as tmp:
         inventory = bench_inventory(Path(tmp))
         try:
             playbook(inventory, "molecule/default/prepare.yml")  # the fake upstream: not part of the timed deploy
-            start = time.monotonic()
+            start, cpu, ansible_cpu = time.monotonic(), machine_cpu_s(), children_cpu_s()
             playbook(inventory, "site.yml")
+            ansible_cpu = children_cpu_s() - ansible_cpu
             token = client_token(inventory)
             until("the app's answer", lambda: app_answers(http, token))
-            cold = time.monotonic() - start
-            return cold, playbook(inventory, "site.yml")
+            cold, cpu = time.monotonic() - start, machine_cpu_s() - cpu
+            return cold, cpu, ansible_cpu, playbook(inventory, "site.yml")
         finally:
             subprocess.run(["docker", "rm", "-f", "fake-openai"], capture_output=True)
             playbook(inventory, "playbooks/purge.yml", "-e", "confirm_purge=bench")
@@ -166,17 +185,23 @@ def main() -> None:
     times = []
     with httpx.Client(timeout=30) as http:
         for number in range(1, rounds + 1):
-            compose = compose_path(http)
-            site, noop = site_path(http)
-            times.append((compose, site, noop))
+            compose, compose_cpu = compose_path(http)
+            site, site_cpu, ansible_cpu, noop = site_path(http)
+            times.append((compose, site, noop, compose_cpu, site_cpu, ansible_cpu))
             print(json.dumps({"round": number, "compose_cold_s": round(compose, 1), "site_cold_s": round(site, 1),
-                              "ratio": round(site / compose, 2), "site_noop_s": round(noop, 1)}), flush=True)
-    compose, site, noop = (statistics.median(column) for column in zip(*times))
-    ratio = statistics.median(s / c for c, s, _ in times)
+                              "ratio": round(site / compose, 2), "site_noop_s": round(noop, 1),
+                              "compose_cpu_s": round(compose_cpu), "site_cpu_s": round(site_cpu),
+                              "site_ansible_cpu_s": round(ansible_cpu)}), flush=True)
+    compose, site, noop, compose_cpu, site_cpu, ansible_cpu = (statistics.median(column) for column in zip(*times))
+    ratio = statistics.median(row[1] / row[0] for row in times)
+    cores = os.cpu_count()
     what = "median of %d rounds: " % rounds if rounds > 1 else ""
     print(f"cold deploy: {what}site.yml {site:.1f} s, compose path {compose:.1f} s: {ratio:.2f}x "
           f"(goal <= {GOAL_RATIO}x: {'met' if ratio <= GOAL_RATIO else 'NOT met'})")
     print(f"no-op site.yml: {what}{noop:.1f} s (goal <= {GOAL_NOOP_S:.0f} s: {'met' if noop <= GOAL_NOOP_S else 'NOT met'})")
+    print(f"CPU time of the cold deploys: {what}site.yml {site_cpu:.0f} CPU-s (Ansible's own {ansible_cpu:.0f}), "
+          f"compose path {compose_cpu:.0f} CPU-s; on {cores} cores site.yml needs at least {site_cpu / cores:.1f} s, "
+          f"{site_cpu / cores / compose:.2f}x the compose path's time")
 
 
 if __name__ == "__main__":
