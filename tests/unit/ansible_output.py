@@ -1,5 +1,5 @@
-"""Helpers shared by the unit tests that run ansible-playbook: the [ERROR] message of a run, file snapshots, a copy of
-the dev inventory."""
+"""Helpers shared by the unit tests that run ansible-playbook: the [ERROR] message of a run and the task that failed,
+file snapshots, a copy of the dev inventory."""
 
 import pathlib
 import re
@@ -13,6 +13,14 @@ def error_message(output):
     match = re.search(r"^\[ERROR\]: (.*?)(?:\nOrigin:|\n\n|\Z)", output, re.S | re.M)
     assert match, f"no [ERROR] in the output:\n{output}"
     return " ".join(match.group(1).split())
+
+
+def failed_task(output):
+    """Name of the task that failed: the last TASK header before the first fatal:/failed: line."""
+    before_failure = re.split(r"^(?:fatal|failed): ", output, maxsplit=1, flags=re.M)[0]
+    headers = re.findall(r"^TASK \[(?:[\w.]+ : )?(.*?)\] \*+$", before_failure, re.M)
+    assert headers, f"no task failed:\n{output}"
+    return headers[-1]
 
 
 def snapshot(path):

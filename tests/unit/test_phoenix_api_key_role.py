@@ -7,8 +7,8 @@ it. Without a working report, a Phoenix that was not ready in time let the run g
 
 import uuid
 
-from ansible_output import error_message
-from test_role_arguments import failed_task, run_role
+from ansible_output import error_message, failed_task
+from test_role_arguments import run_role
 
 
 def test_a_phoenix_that_does_not_answer_stops_the_run_with_the_module_s_message(tmp_path):

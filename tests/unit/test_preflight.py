@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 import yaml
-from ansible_output import copy_dev_inventory, error_message
+from ansible_output import copy_dev_inventory, error_message, failed_task
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
@@ -37,13 +37,6 @@ def run_site(inv, variables):
     extra = dict(variables, llm_gateway_secrets_generate=False)
     return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "site.yml", "-e", json.dumps(extra)], cwd=ROOT,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
-
-
-def failed_task(output):
-    before_failure = re.split(r"^(?:fatal|failed): ", output, maxsplit=1, flags=re.M)[0]
-    headers = re.findall(r"^TASK \[(?:[\w.]+ : )?(.*?)\] \*+$", before_failure, re.M)
-    assert headers, f"no task failed:\n{output}"
-    return headers[-1]
 
 
 def keys(**settings):

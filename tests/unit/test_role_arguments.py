@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 import yaml
-from ansible_output import error_message
+from ansible_output import error_message, failed_task
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOKS = pathlib.Path(__file__).resolve().parent / "playbooks"
@@ -45,16 +45,6 @@ def run_role(role, variables, tmp_path, *args):
            "-e", json.dumps(dict(variables, test_role=role)), *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=120)
-
-
-
-
-def failed_task(output):
-    """Name of the task that failed: the last TASK header before the first fatal:/failed: line."""
-    before_failure = re.split(r"^(?:fatal|failed): ", output, maxsplit=1, flags=re.M)[0]
-    headers = re.findall(r"^TASK \[(?:[\w.]+ : )?(.*?)\] \*+$", before_failure, re.M)
-    assert headers, f"no task failed:\n{output}"
-    return headers[-1]
 
 
 def validation_tasks(role):
