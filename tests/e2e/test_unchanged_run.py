@@ -17,7 +17,7 @@ from conftest import CONTAINERS
 SITE = str(Path(__file__).resolve().parents[2] / "site.yml")
 UNCHANGED = "Nothing changed since the last complete deploy"
 # A task of the LiteLLM role: in the output only when the steps run.
-ROLE_TASK = "Template litellm_config.yaml"
+ROLE_TASK = "Write LiteLLM's configuration"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RECAP = re.compile(r"\bok=\d+ +changed=(\d+)")
 
