@@ -155,7 +155,7 @@ def test_the_prod_inventory_refuses_the_demo_upstream_before_anything_changes(tm
     run = run_site(inv, {"llm_gateway_demo_upstream": True})
 
     assert run.returncode != 0, run.stdout
-    assert failed_task(run.stdout) == "Check that this inventory accepts the demo upstream", run.stdout
+    assert failed_task(run.stdout) == "Check the stack's settings", run.stdout
     message = error_message(run.stdout)
     assert "llm_gateway_demo_upstream is true, but this inventory refuses the demo upstream" in message
     assert "(llm_gateway_demo_upstream_allowed: false)" in message
@@ -171,3 +171,17 @@ def test_the_stack_s_own_images_have_no_problem():
     stack = yaml.safe_load((ROOT / "group_vars/all/stack.yml").read_text())
     for source in ("upstream", "offline"):
         assert checks.image_problems(stack["llm_gateway_images"][source]) == [], source
+
+
+def test_one_run_names_every_bad_setting(inventory):
+    run = run_site(inventory, {"llm_gateway_image_source": "foo", "reasoning_api_published_port": 6006,
+                               "litellm_keys_wanted": keys(max_budget=-1)})
+
+    assert run.returncode != 0, run.stdout
+    assert failed_task(run.stdout) == "Check the stack's settings", run.stdout
+    message = error_message(run.stdout)
+    for text in ['llm_gateway_image_source is "foo": choose one of upstream, offline',
+                 "'litellm-eval' has max_budget: -1",
+                 "phoenix_published_http_port (127.0.0.1:6006) and reasoning_api_published_port (127.0.0.1:6006)"]:
+        assert text in message, run.stdout
+    assert not (inventory / "vault").exists()
