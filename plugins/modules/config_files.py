@@ -18,8 +18,8 @@ description:
   - A file is written only when its content differs, into a temporary file of the same folder that is given its
     owner and mode first and then renamed over the old one, so a service never reads half a file.
   - Files and folders that the task does not name are left alone.
-  - For configuration without secrets only. The contents are task arguments, shown in diffs; a secret belongs in a
-    no_log task of its own.
+  - The contents are task arguments, shown in diffs. A task whose files hold a secret needs C(no_log), which hides
+    its diff too.
 version_added: "2.5.0"
 author:
   - llm-gateway-ansible contributors !UNKNOWN
