@@ -107,9 +107,9 @@ containers:
   type: int
 docker_containers:
   description:
-    - With O(state=check), the labelled containers as M(community.docker.docker_host_info) lists them, with the
-      fields C(Names), C(State), C(Status) (its health in parentheses) and C(Image).
-  returned: when O(state=check)
+    - The labelled containers as M(community.docker.docker_host_info) lists them, with the fields C(Names),
+      C(State), C(Status) (its health in parentheses) and C(Image), so that a summary needs no other look.
+  returned: when O(state=check) or O(state=record)
   type: list
   elements: dict
   sample: [{"Names": ["/phoenix"], "State": "running", "Status": "Running (healthy)", "Image": "phoenix:20.26.1"}]
@@ -273,18 +273,18 @@ def main():
         module.exit_json(changed=forget(module, path), unchanged=False, reasons=[], containers=0, recorded="")
 
     digest, containers, problems = host_state(module, module.params["label"], module.params["firewall_chains"])
+    seen = dict(containers=len(containers), docker_containers=listing(containers))
     if state == "check":
         reasons = compare(record, module.params["inputs"], digest, containers, problems)
-        module.exit_json(changed=False, unchanged=not reasons, reasons=reasons, containers=len(containers),
-                         recorded=(record or {}).get("recorded", ""), docker_containers=listing(containers))
+        module.exit_json(changed=False, unchanged=not reasons, reasons=reasons,
+                         recorded=(record or {}).get("recorded", ""), **seen)
 
     if problems:  # nothing to vouch for: no record, and the next run runs every step
         forget(module, path)
-        module.exit_json(changed=False, unchanged=False, reasons=problems, containers=len(containers), recorded="")
+        module.exit_json(changed=False, unchanged=False, reasons=problems, recorded="", **seen)
     new = {"inputs": module.params["inputs"], "state": digest}
     if record is not None and {k: record.get(k) for k in new} == new:
-        module.exit_json(changed=False, unchanged=False, reasons=[], containers=len(containers),
-                         recorded=record.get("recorded", ""))
+        module.exit_json(changed=False, unchanged=False, reasons=[], recorded=record.get("recorded", ""), **seen)
     new["recorded"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if not module.check_mode:
         folder = os.path.dirname(path)
@@ -295,7 +295,7 @@ def main():
         with os.fdopen(descriptor, "w") as handle:
             json.dump(new, handle, sort_keys=True)
         os.replace(temporary, path)
-    module.exit_json(changed=True, unchanged=False, reasons=[], containers=len(containers), recorded=new["recorded"])
+    module.exit_json(changed=True, unchanged=False, reasons=[], recorded=new["recorded"], **seen)
 
 
 if __name__ == "__main__":
