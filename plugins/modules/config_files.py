@@ -12,7 +12,8 @@ module: config_files
 short_description: Ensure a service's configuration folder and the files in it, in one step
 description:
   - Ensures the folder O(path), its sub-folders O(folders), and each file of O(files) in them with exactly the
-    content given, all owned by O(owner) and O(group), the folders with mode O(mode) and each file with its own.
+    content given, owned by O(owner) and O(group) (a file may name its own), the folders with mode O(mode) and each
+    file with its own.
   - "One module run for the whole folder: M(ansible.builtin.file), M(ansible.builtin.template) and
     M(ansible.builtin.copy) take one or two runs per file, and each run costs a Python start on the host."
   - A file is written only when its content differs, into a temporary file of the same folder that is given its
@@ -80,6 +81,12 @@ options:
         description: The file's octal mode.
         type: str
         default: "0644"
+      owner:
+        description: The file's owner, when not O(owner) (for example the user of the service that reads it).
+        type: str
+      group:
+        description: The file's group, when not O(group).
+        type: str
 """
 
 EXAMPLES = r"""
@@ -108,6 +115,12 @@ written:
   type: list
   elements: str
   sample: [litellm_config.yaml]
+created:
+  description: Those of RV(written) that did not exist before.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 """
 
 import grp
@@ -138,17 +151,17 @@ def fail_on_bad_arguments(module):
                              % (f["name"], os.path.dirname(f["name"])))
 
 
-def owner_ids(module):
-    """(uid, gid) of the owner and group options, names or numbers; -1 for one not given (kept as it is)."""
+def owner_ids(module, options, where=""):
+    """(uid, gid) of the owner and group in options, names or numbers; -1 for one not given (kept as it is)."""
     ids = []
     for option, lookup in (("owner", lambda name: pwd.getpwnam(name).pw_uid),
                            ("group", lambda name: grp.getgrnam(name).gr_gid)):
-        value = module.params[option]
+        value = options[option]
         try:
             ids.append(-1 if value is None else int(value) if value.isdigit() else lookup(value))
         except KeyError:
-            module.fail_json(msg="%s is %r, which names no %s on this host: create it first, or give an id."
-                             % (option, value, "user" if option == "owner" else "group"))
+            module.fail_json(msg="%s%s is %r, which names no %s on this host: create it first, or give an id."
+                             % (where, option, value, "user" if option == "owner" else "group"))
     return tuple(ids)
 
 
@@ -202,7 +215,7 @@ def write_atomically(path, data, uid, gid, mode):
 
 
 def ensure_file(module, root, spec, uid, gid, diffs):
-    """Write one file when its content differs, else fix its owner and mode; True when something changed."""
+    """Write one file when its content differs, else fix its owner and mode: (content changed, anything changed)."""
     path, mode = os.path.join(root, spec["name"]), int(spec["mode"], 8)
     wanted = spec["content"].encode("utf-8")
     current = read_bytes(path)
@@ -230,22 +243,29 @@ def main():
                 name=dict(type="str", required=True),
                 content=dict(type="str", required=True),
                 mode=dict(type="str", default="0644"),
+                owner=dict(type="str"),
+                group=dict(type="str"),
             )),
         ),
         supports_check_mode=True,
     )
     fail_on_bad_arguments(module)
     root, folder_mode = module.params["path"], int(module.params["mode"], 8)
-    uid, gid = owner_ids(module)
-    diffs, written, changed = [], [], False
+    uid, gid = owner_ids(module, module.params)
+    file_ids = [owner_ids(module, dict((option, spec[option] or module.params[option]) for option in ("owner", "group")),
+                          "files[%s]." % spec["name"]) for spec in module.params["files"]]
+    diffs, written, created, changed = [], [], [], False
     for folder in [root] + [os.path.join(root, sub) for sub in module.params["folders"]]:
         changed = ensure_folder(module, folder, uid, gid, folder_mode, diffs) or changed
-    for spec in module.params["files"]:
-        content_changed, file_changed = ensure_file(module, root, spec, uid, gid, diffs)
+    for spec, (file_uid, file_gid) in zip(module.params["files"], file_ids):
+        existed = os.path.lexists(os.path.join(root, spec["name"]))
+        content_changed, file_changed = ensure_file(module, root, spec, file_uid, file_gid, diffs)
         if content_changed:
             written.append(spec["name"])
+            if not existed:
+                created.append(spec["name"])
         changed = changed or file_changed
-    result = dict(changed=changed, path=root, written=written)
+    result = dict(changed=changed, path=root, written=written, created=created)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -156,3 +156,33 @@ def test_without_owner_and_group_a_rewritten_file_keeps_its_own(tmp_path, capsys
     written = (folder / "ca.crt").stat()
     assert (written.st_uid, written.st_gid) == (4242, 4343)
     assert (folder / "ca.crt").read_text() == "new\n"
+
+
+def test_a_file_may_have_its_own_owner_and_created_tells_new_files_from_rewritten_ones(tmp_path, capsys):
+    folder = tmp_path / "phoenix-key"
+    key = {"name": "api_key", "content": "first", "mode": "0400", "owner": "4242"}
+
+    first = run(capsys, folder, [key])
+    second = run(capsys, folder, [dict(key, content="second")])
+
+    assert (first["written"], first["created"]) == (["api_key"], ["api_key"])
+    assert (second["written"], second["created"]) == (["api_key"], [])
+    assert (folder / "api_key").stat().st_uid == 4242 and folder.stat().st_uid == os.getuid()
+    assert mode_of(folder / "api_key") == "0400" and (folder / "api_key").read_text() == "second"
+
+
+@pytest.mark.parametrize("options, file_options, message", [
+    ({"owner": "no-such-user-here"}, {}, "owner is 'no-such-user-here', which names no user on this host"),
+    ({}, {"group": "no-such-group-here"}, "files[a].group is 'no-such-group-here', which names no group on this host"),
+])
+def test_an_owner_or_group_that_names_nobody_is_refused_before_anything_is_touched(tmp_path, capsys, options,
+                                                                                   file_options, message):
+    folder = tmp_path / "litellm"
+    args = dict({"path": str(folder), "files": [dict({"name": "a", "content": "x"}, **file_options)]}, **options)
+    with patch_module_args(args), pytest.raises(SystemExit):
+        config_files.main()
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["failed"] is True
+    assert out["msg"] == message + ": create it first, or give an id."
+    assert not folder.exists()
