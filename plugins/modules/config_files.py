@@ -165,11 +165,17 @@ def owner_ids(module, options, where=""):
     return tuple(ids)
 
 
+def kept_ids(st, uid, gid):
+    """The ids to give an existing path (its lstat st): an owner or group not given (-1) stays its own."""
+    return (st.st_uid if uid == -1 else uid), (st.st_gid if gid == -1 else gid)
+
+
 def ensure_attributes(module, path, uid, gid, mode, diffs):
     """Give an existing path its owner, group (those given) and mode; True when one differed."""
     st = os.lstat(path)
     before = {"owner": st.st_uid, "group": st.st_gid, "mode": "%04o" % (st.st_mode & 0o7777)}
-    after = {"owner": st.st_uid if uid == -1 else uid, "group": st.st_gid if gid == -1 else gid, "mode": "%04o" % mode}
+    uid, gid = kept_ids(st, uid, gid)
+    after = {"owner": uid, "group": gid, "mode": "%04o" % mode}
     if before == after:
         return False
     diffs.append({"before_header": path, "after_header": path, "before": before, "after": after})
@@ -215,20 +221,20 @@ def write_atomically(path, data, uid, gid, mode):
 
 
 def ensure_file(module, root, spec, uid, gid, diffs):
-    """Write one file when its content differs, else fix its owner and mode: (content changed, anything changed)."""
+    """Write one file when its content differs, else fix its owner and mode. What it did: "created", "written",
+    "attributes" (owner, group or mode only) or None."""
     path, mode = os.path.join(root, spec["name"]), int(spec["mode"], 8)
     wanted = spec["content"].encode("utf-8")
     current = read_bytes(path)
     if current == wanted:
-        return False, ensure_attributes(module, path, uid, gid, mode, diffs)
+        return "attributes" if ensure_attributes(module, path, uid, gid, mode, diffs) else None
     diffs.append({"before_header": path, "after_header": path,
                   "before": "" if current is None else current.decode("utf-8", "replace"), "after": spec["content"]})
     if not module.check_mode:
-        if current is not None:  # an owner or group not given stays the old file's
-            st = os.lstat(path)
-            uid, gid = st.st_uid if uid == -1 else uid, st.st_gid if gid == -1 else gid
+        if current is not None:
+            uid, gid = kept_ids(os.lstat(path), uid, gid)
         write_atomically(path, wanted, uid, gid, mode)
-    return True, True
+    return "created" if current is None else "written"
 
 
 def main():
@@ -258,13 +264,12 @@ def main():
     for folder in [root] + [os.path.join(root, sub) for sub in module.params["folders"]]:
         changed = ensure_folder(module, folder, uid, gid, folder_mode, diffs) or changed
     for spec, (file_uid, file_gid) in zip(module.params["files"], file_ids):
-        existed = os.path.lexists(os.path.join(root, spec["name"]))
-        content_changed, file_changed = ensure_file(module, root, spec, file_uid, file_gid, diffs)
-        if content_changed:
+        done = ensure_file(module, root, spec, file_uid, file_gid, diffs)
+        if done in ("created", "written"):
             written.append(spec["name"])
-            if not existed:
-                created.append(spec["name"])
-        changed = changed or file_changed
+        if done == "created":
+            created.append(spec["name"])
+        changed = changed or done is not None
     result = dict(changed=changed, path=root, written=written, created=created)
     if module._diff:
         result["diff"] = diffs
