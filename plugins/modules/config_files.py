@@ -18,6 +18,7 @@ description:
     M(ansible.builtin.copy) take one or two runs per file, and each run costs a Python start on the host."
   - A file is written only when its content differs, into a temporary file of the same folder that is given its
     owner and mode first and then renamed over the old one, so a service never reads half a file.
+  - Each file of O(absent) is removed when present; its content never shows in a diff.
   - Files and folders that the task does not name are left alone.
   - The contents are task arguments, shown in diffs. A task whose files hold a secret needs C(no_log), which hides
     its diff too.
@@ -87,6 +88,15 @@ options:
       group:
         description: The file's group, when not O(group).
         type: str
+  absent:
+    description:
+      - Files that must not exist, as paths relative to O(path), in O(path) itself or in one of O(folders); each one
+        present is removed (for example a file a later task writes, which must not be an earlier run's).
+      - A name both here and in O(files) is refused.
+    type: list
+    elements: str
+    default: []
+    version_added: "2.6.0"
 """
 
 EXAMPLES = r"""
@@ -121,6 +131,13 @@ created:
   type: list
   elements: str
   sample: []
+removed:
+  description: The files of O(absent) removed (or, in check mode, that would be), relative to O(path).
+  returned: always
+  type: list
+  elements: str
+  sample: [phoenix-key/api_key]
+  version_added: "2.6.0"
 """
 
 import grp
@@ -142,13 +159,17 @@ def fail_on_bad_arguments(module):
             module.fail_json(msg="%s is %r: give an octal mode such as '0644'." % (option, mode))
     folders = [""] + [os.path.normpath(folder) for folder in params["folders"]]
     for option, name in [("folders", folder) for folder in params["folders"]] + \
-                        [("files", f["name"]) for f in params["files"]]:
+                        [("files", f["name"]) for f in params["files"]] + \
+                        [("absent", name) for name in params["absent"]]:
         if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] in ("..", "."):
             module.fail_json(msg="%s names %r: give a path inside %s, relative to it." % (option, name, params["path"]))
-    for f in params["files"]:
-        if os.path.dirname(os.path.normpath(f["name"])) not in folders:
-            module.fail_json(msg="files names %r, in a folder that neither path nor folders is: add %r to folders."
-                             % (f["name"], os.path.dirname(f["name"])))
+    for option, name in [("files", f["name"]) for f in params["files"]] + [("absent", name) for name in params["absent"]]:
+        if os.path.dirname(os.path.normpath(name)) not in folders:
+            module.fail_json(msg="%s names %r, in a folder that neither path nor folders is: add %r to folders."
+                             % (option, name, os.path.dirname(name)))
+    both = set(os.path.normpath(f["name"]) for f in params["files"]) & set(map(os.path.normpath, params["absent"]))
+    if both:
+        module.fail_json(msg="files and absent both name %s: a file is either written or removed." % ", ".join(sorted(both)))
 
 
 def owner_ids(module, options, where=""):
@@ -237,6 +258,19 @@ def ensure_file(module, root, spec, uid, gid, diffs):
     return "created" if current is None else "written"
 
 
+def ensure_absent(module, root, name, diffs):
+    """Remove one file when present; True when it was (or, in check mode, would be)."""
+    path = os.path.join(root, name)
+    if not os.path.lexists(path):
+        return False
+    if os.path.isdir(path) and not os.path.islink(path):
+        module.fail_json(msg="absent names %r, which is a folder: this module removes files only." % name)
+    diffs.append({"before_header": path, "after_header": path, "before": {"state": "file"}, "after": {"state": "absent"}})
+    if not module.check_mode:
+        os.unlink(path)
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -252,6 +286,7 @@ def main():
                 owner=dict(type="str"),
                 group=dict(type="str"),
             )),
+            absent=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -270,7 +305,8 @@ def main():
         if done == "created":
             created.append(spec["name"])
         changed = changed or done is not None
-    result = dict(changed=changed, path=root, written=written, created=created)
+    removed = [name for name in module.params["absent"] if ensure_absent(module, root, name, diffs)]
+    result = dict(changed=changed or bool(removed), path=root, written=written, created=created, removed=removed)
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -1,6 +1,6 @@
 """config_files: one run ensures a folder, its sub-folders and its files; a file is rewritten only when its content
 differs, never half-written; owner and mode drift is put back; check mode writes nothing; bad names and modes are
-refused before anything is touched."""
+refused before anything is touched; files named absent are removed."""
 
 import json
 import os
@@ -17,9 +17,9 @@ CONFIG = "model_list: []\n"
 LAUNCHER = "print('launch')\n"
 
 
-def run(capsys, path, files, folders=(), check_mode=False, diff=False, mode="0755"):
+def run(capsys, path, files, folders=(), check_mode=False, diff=False, mode="0755", absent=()):
     args = {"path": str(path), "owner": OWNER, "group": GROUP, "mode": mode, "folders": list(folders),
-            "files": files, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+            "files": files, "absent": list(absent), "_ansible_check_mode": check_mode, "_ansible_diff": diff}
     with patch_module_args(args), pytest.raises(SystemExit):
         config_files.main()
     return json.loads(capsys.readouterr().out)
@@ -114,20 +114,49 @@ def test_files_the_task_does_not_name_are_left_alone(tmp_path, capsys):
     assert (folder / "keys" / "api_key").read_text() == "written by another task\n"
 
 
-@pytest.mark.parametrize("files, folders, mode, message", [
-    ([{"name": "../escape", "content": "x"}], [], "0755", "files names '../escape': give a path inside"),
-    ([{"name": "/etc/motd", "content": "x"}], [], "0755", "files names '/etc/motd': give a path inside"),
-    ([], ["../other"], "0755", "folders names '../other': give a path inside"),
-    ([{"name": "keys/api_key", "content": "x"}], [], "0755",
+def test_a_file_named_absent_is_removed_once_and_only_reported_in_check_mode(tmp_path, capsys):
+    folder = tmp_path / "litellm"
+    run(capsys, folder, service_files(), folders=["keys"])
+    (folder / "keys" / "api_key").write_text("an earlier stack's key\n")
+
+    checked = run(capsys, folder, service_files(), folders=["keys"], absent=["keys/api_key"], check_mode=True, diff=True)
+
+    assert checked["changed"] is True and checked["removed"] == ["keys/api_key"]
+    assert {"state": "absent"} in [d["after"] for d in checked["diff"]]
+    assert "an earlier stack's key" not in json.dumps(checked["diff"])  # the removed file's content is never shown
+    assert (folder / "keys" / "api_key").exists()
+
+    removed = run(capsys, folder, service_files(), folders=["keys"], absent=["keys/api_key"])
+
+    assert removed["changed"] is True and removed["removed"] == ["keys/api_key"]
+    assert not (folder / "keys" / "api_key").exists()
+    assert (folder / "keys" / "README").exists()
+
+    again = run(capsys, folder, service_files(), folders=["keys"], absent=["keys/api_key"])
+
+    assert again["changed"] is False and again["removed"] == []
+
+
+@pytest.mark.parametrize("files, folders, mode, absent, message", [
+    ([{"name": "../escape", "content": "x"}], [], "0755", [], "files names '../escape': give a path inside"),
+    ([{"name": "/etc/motd", "content": "x"}], [], "0755", [], "files names '/etc/motd': give a path inside"),
+    ([], ["../other"], "0755", [], "folders names '../other': give a path inside"),
+    ([{"name": "keys/api_key", "content": "x"}], [], "0755", [],
      "files names 'keys/api_key', in a folder that neither path nor folders is: add 'keys' to folders"),
-    ([{"name": "a.yaml", "content": "x", "mode": "rw-r--r--"}], [], "0755",
+    ([{"name": "a.yaml", "content": "x", "mode": "rw-r--r--"}], [], "0755", [],
      "files[a.yaml].mode is 'rw-r--r--': give an octal mode such as '0644'"),
-    ([], [], "755x", "mode is '755x': give an octal mode"),
+    ([], [], "755x", [], "mode is '755x': give an octal mode"),
+    ([], [], "0755", ["../api_key"], "absent names '../api_key': give a path inside"),
+    ([], [], "0755", ["keys/api_key"],
+     "absent names 'keys/api_key', in a folder that neither path nor folders is: add 'keys' to folders"),
+    ([{"name": "config.yaml", "content": "x"}], [], "0755", ["config.yaml"],
+     "files and absent both name config.yaml: a file is either written or removed"),
 ])
-def test_bad_names_and_modes_are_refused_before_anything_is_touched(tmp_path, capsys, files, folders, mode, message):
+def test_bad_names_and_modes_are_refused_before_anything_is_touched(tmp_path, capsys, files, folders, mode, absent,
+                                                                    message):
     folder = tmp_path / "litellm"
 
-    out = run(capsys, folder, files, folders=folders, mode=mode)
+    out = run(capsys, folder, files, folders=folders, mode=mode, absent=absent)
 
     assert out["failed"] is True
     assert message in out["msg"]
