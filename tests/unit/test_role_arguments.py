@@ -264,3 +264,20 @@ def test_bad_input_fails_in_validation_naming_the_variable(role, variable, value
     assert {p.name for p in tmp_path.iterdir()} <= {"vault-password", "ansible-local"}
     leaked = [s for s in secret_values(variables) if s in run.stdout]
     assert not leaked, run.stdout
+
+
+@pytest.mark.parametrize("role, bad, messages", [
+    ("litellm", {"litellm_port": 70000, "litellm_spend_logs_cleanup_interval": "daily"},
+     ["litellm_port must be a port from 1 to 65535, got 70000.", "litellm_spend_logs_cleanup_interval a count and a unit"]),
+    ("phoenix", {"phoenix_published_grpc_port": 0, "phoenix_trace_retention_days": -1},
+     ["phoenix_published_grpc_port must be a port from 1 to 65535 or null, got 0.",
+      "phoenix_trace_retention_days must be a whole number of days"]),
+], ids=["litellm", "phoenix"])
+def test_one_run_names_every_bad_setting_of_a_role(role, bad, messages, name, tmp_path):
+    run = run_role(role, dict(good_variables(role, name, tmp_path), **bad), tmp_path)
+
+    assert run.returncode != 0, run.stdout
+    assert is_validation_task(role, failed_task(run.stdout)), run.stdout
+    for message in messages:
+        assert message in error_message(run.stdout), run.stdout
+    assert docker_names("container", name) == []
