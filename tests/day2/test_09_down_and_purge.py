@@ -1,14 +1,18 @@
-"""Teardown: down.yml removes the containers and keeps the data; site.yml brings the same stack back; purge.yml is
-refused unless it names the inventory, then deletes the volumes and the network too. Runs last: it ends the stack."""
+"""Teardown: down.yml removes the containers and keeps the data; site.yml brings the same stack back (a Phoenix key
+file left on the host does not start the new replica: it gets the vault's key); purge.yml is refused unless it names
+the inventory, then deletes the volumes and the network too. Runs last: it ends the stack."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from day2lib import CONTAINERS, INVENTORY, SETTINGS, UPGRADE_VARS, URLS, app_chat, chat, inspect, playbook, sh, spans, vault_bytes, vault, volume
 
 VOLUMES = [SETTINGS["phoenix_postgres_volume_name"], SETTINGS["litellm_postgres_volume_name"]]
 INVENTORY_NAME = INVENTORY.parent.name
+# Where the replica's launcher finds Phoenix's key, on the host (litellm role).
+KEY_FILE = Path(SETTINGS["litellm_config_dir"]) / "phoenix-key" / "api_key"
 
 
 def network_exists() -> bool:
@@ -39,6 +43,9 @@ def test_down_keeps_the_data_and_site_brings_the_same_stack_back(http):
     assert [name for name in CONTAINERS.values() if inspect(name)] == []
     assert all(volume(name) for name in VOLUMES) and network_exists()
     assert playbook("playbooks/down.yml").changed == 0
+    # A stale key (say, one revoked meanwhile) in the file down.yml left: the new replica must not start with it.
+    KEY_FILE.chmod(0o600)
+    KEY_FILE.write_text("phx-stale-key-left-on-the-host")
 
     up = playbook("site.yml", extra=UPGRADE_VARS)
     assert up.rc == 0, up
@@ -47,6 +54,16 @@ def test_down_keeps_the_data_and_site_brings_the_same_stack_back(http):
         response = chat(http, URLS["litellm"], secret, f"{alias} after down")
         assert response.status_code == 200, response.text
     assert marked_spans(http, marker), "Phoenix lost the traces from before down.yml"
+    assert KEY_FILE.read_text() == vault()["llm_gateway_secrets_values"]["phoenix_api_key"]
+    # Started once, with the vault's key: a replica started with the stale one is restarted when the key is handed over.
+    launches = sh("docker", "logs", CONTAINERS["litellm"])
+    assert (launches.stdout + launches.stderr).count("[llm-gateway launch] LiteLLM imported in") == 1
+    after_up = f"day2-after-up-{time.time_ns()}"
+    assert chat(http, URLS["litellm"], app_key, "after up", metadata={"day2_marker": after_up}).status_code == 200
+    deadline = time.monotonic() + 60
+    while not marked_spans(http, after_up):
+        assert time.monotonic() < deadline, "LiteLLM's span after up never reached Phoenix: the replica kept a stale key"
+        time.sleep(2)
     assert app_chat(http, "after down and up").status_code == 200
     again = playbook("site.yml", extra=UPGRADE_VARS)
     assert (again.rc, again.changed) == (0, 0), again
