@@ -27,6 +27,14 @@ def assert_key_rejected(http, secret):
     assert response.status_code in (400, 401, 403), response.text
 
 
+def assert_only_rotated(http, before, after, rotated, kept):
+    """rotated has a new secret that works and its old one is rejected; kept still has its secret."""
+    assert after[rotated] != before[rotated]
+    assert after[kept] == before[kept]
+    assert_key_rejected(http, before[rotated])
+    assert_key_works(http, after[rotated])
+
+
 def litellm_keys_named(http, alias) -> list[dict]:
     master = vault()["llm_gateway_secrets_values"]["litellm_master_key"]
     response = http.get(
@@ -72,11 +80,7 @@ def test_rotating_one_key_leaves_the_others_and_the_app_alone(http):
     app_id = inspect(CONTAINERS["reasoning-api"])["Id"]
     run = playbook("playbooks/rotate_keys.yml", "-e", f"rotate={OTHER_ALIAS}")
     assert run.rc == 0, run
-    after = keys()
-    assert after[OTHER_ALIAS] != before[OTHER_ALIAS]
-    assert after[APP_ALIAS] == before[APP_ALIAS]
-    assert_key_rejected(http, before[OTHER_ALIAS])
-    assert_key_works(http, after[OTHER_ALIAS])
+    assert_only_rotated(http, before, keys(), rotated=OTHER_ALIAS, kept=APP_ALIAS)
     assert inspect(CONTAINERS["reasoning-api"])["Id"] == app_id, "the app's key did not change: no redeploy"
 
 
@@ -109,10 +113,7 @@ def test_site_rotating_the_apps_key_starts_the_app_only_once_litellm_took_the_ne
     run = playbook("site.yml", extra={"litellm_keys_rotate": [APP_ALIAS]})
     assert run.rc == 0, run
     after = keys()
-    assert after[APP_ALIAS] != before[APP_ALIAS]
-    assert after[OTHER_ALIAS] == before[OTHER_ALIAS]
-    assert_key_rejected(http, before[APP_ALIAS])
-    assert_key_works(http, after[APP_ALIAS])
+    assert_only_rotated(http, before, after, rotated=APP_ALIAS, kept=OTHER_ALIAS)
     app = inspect(CONTAINERS["reasoning-api"])
     assert app["Id"] != app_id, "the app container was not recreated"
     assert container_env(app)["LLM_API_KEY"] == after[APP_ALIAS]
