@@ -17,6 +17,8 @@ import ssl
 import time
 import traceback
 
+from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
+
 try:
     import httpx
 except ImportError:  # pragma: no cover - exercised through the module's missing_required_lib message
@@ -88,15 +90,10 @@ class LiteLLMClient:
         self.requests = {"read": 0, "write": 0}
         self._sleep = sleep
         self._monotonic = monotonic
-        if not validate_certs:
-            verify = False
-        elif ca_path:
-            try:
-                verify = ssl.create_default_context(cafile=ca_path)
-            except (OSError, ssl.SSLError) as e:
-                raise LiteLLMError("cannot load the CA certificates of ca_path %s: %s" % (ca_path, e))
-        else:
-            verify = True
+        try:
+            verify = tls_verify(self.url, validate_certs, ca_path)
+        except (OSError, ssl.SSLError) as e:
+            raise LiteLLMError("cannot load the CA certificates of ca_path %s: %s" % (ca_path, e))
         kwargs = dict(base_url=self.url, timeout=timeout,
                       headers={"Authorization": "Bearer %s" % master_key, "Accept": "application/json"})
         if transport is not None:

@@ -121,6 +121,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
+from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
 
 try:
     import httpx
@@ -283,7 +284,7 @@ def main():
     try:
         headers = {"Authorization": "Bearer " + params["token"]} if params["token"] else {}
         with httpx.Client(base_url=params["url"].rstrip("/"), timeout=params["request_timeout"], headers=headers,
-                          transport=TRANSPORT) as client:
+                          verify=tls_verify(params["url"]), transport=TRANSPORT) as client:
             phoenix = Phoenix(client)
             try:
                 # Check mode probes once: a Phoenix not started yet is no error there.

@@ -207,3 +207,11 @@ def test_a_wrong_admin_password_fails_with_a_message_and_no_secret(phoenix, caps
     result = run(capsys, key=phoenix.issue(), admin_password="not-the-Passw0rd")
     assert result["failed"] is True and "refused the admin's login" in result["msg"]
     assert "not-the-Passw0rd" not in json.dumps(result)
+
+
+def test_an_unreadable_ca_path_fails_with_a_message_before_any_request(phoenix, capsys, tmp_path):
+    missing = str(tmp_path / "missing.pem")
+    result = run(capsys, url="https://phoenix.test:6006", ca_path=missing)
+    assert result["failed"] is True
+    assert "cannot load the CA certificates of ca_path %s" % missing in result["msg"]
+    assert phoenix.created == 0
