@@ -1,8 +1,12 @@
-"""restart.yml: one service restarted and healthy again, the others untouched; unknown names refused first."""
+"""restart.yml: one service restarted and healthy again, the others untouched; unknown names refused first.
+ready.yml: waits for a service still starting, and names a missing one."""
 
 from __future__ import annotations
 
-from day2lib import CONTAINERS, inspect, playbook, snapshot
+import re
+
+import httpx
+from day2lib import CONTAINERS, URLS, inspect, playbook, sh, snapshot
 
 
 def test_restart_phoenix_brings_it_back_healthy():
@@ -23,3 +27,27 @@ def test_restart_of_an_unknown_service_is_refused_before_anything():
     assert run.recap["ok"] == 0 and run.changed == 0, run
     assert "Unknown service 'litellm-proxy'. Valid names: postgres-phoenix, postgres-litellm, phoenix, litellm," in run.text
     assert snapshot() == before
+
+
+def test_ready_waits_for_a_service_docker_still_reports_starting():
+    app = CONTAINERS["reasoning-api"]
+    sh("docker", "restart", app)
+    assert inspect(app)["State"]["Health"]["Status"] == "starting"
+    run = playbook("playbooks/ready.yml")
+    assert run.rc == 0 and run.changed == 0, run
+    # One docker inspect read every service: the wait goes by it, without reading the container again.
+    assert re.search(r"Read the state and health check of %s\] \*+\s+skipping:" % app, run.output), run
+    assert re.search(r"Wait until this container answers its health check, %s\] \*+\s+ok:" % app, run.output), run
+    assert httpx.get(URLS["app"] + "/health", timeout=10).status_code == 200
+
+
+def test_ready_fails_naming_a_missing_service():
+    app = CONTAINERS["reasoning-api"]
+    sh("docker", "rename", app, app + "-aside")
+    try:
+        run = playbook("playbooks/ready.yml")
+    finally:
+        sh("docker", "rename", app + "-aside", app)
+    assert run.rc != 0, run
+    assert f"{app} is not ready after" in run.text and "no such container" in run.text, run
+    assert [name for name in CONTAINERS.values() if f"{name} is not ready" in run.text] == [app], run
