@@ -24,6 +24,7 @@ _KEY_LIMITS = ("max_budget", "rpm_limit", "tpm_limit", "max_parallel_requests")
 # An image reference: [registry/]path:tag, optionally pinned by its digest as well (name:tag@sha256:<64 hex>).
 _IMAGE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._/:-]*?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?(?:@(?P<digest>.*))?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def model_list_problems(models):
@@ -106,6 +107,23 @@ def backend_problems(backends):
         if name in seen:
             problems.append(f"the name {name!r} is listed more than once: keep one entry per server")
         seen.add(name)
+    return problems
+
+
+def port_problems(ports, nullable=()):
+    """{variable: port} -> one sentence per variable whose value is not a port from 1 to 65535.
+
+    A port is a whole number or a string of digits (an extra var given as text). The value's text decides, so a
+    boolean (True, which `| int` would take for port 1), a float or a negative number is not one. None is accepted
+    for the variables named in nullable only: a host port that stays unpublished.
+    """
+    problems = []
+    for variable, port in ports.items():
+        if port is None and variable in nullable:
+            continue
+        if not _DIGITS.fullmatch(str(port)) or not 1 <= int(port) <= 65535:
+            alternative = " or null" if variable in nullable else ""
+            problems.append(f"{variable} must be a port from 1 to 65535{alternative}, got {port!r}.")
     return problems
 
 
@@ -193,6 +211,7 @@ class FilterModule:
             "model_list_problems": model_list_problems,
             "key_problems": key_problems,
             "env_problems": env_problems,
+            "port_problems": port_problems,
             "port_clashes": port_clashes,
             "exposure_problems": exposure_problems,
             "backend_problems": backend_problems,

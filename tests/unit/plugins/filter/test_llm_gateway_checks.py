@@ -91,6 +91,43 @@ def test_backend_problems():
     ]
 
 
+# -- port_problems: each variable a port from 1 to 65535, null only where it may stay unpublished --------------
+
+
+def test_good_ports_have_no_problem():
+    ports = {"a_port": 1, "b_port": 65535, "c_port": "4000", "d_published_port": None}
+    assert checks.port_problems(ports, nullable=["d_published_port"]) == []
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 70000, "0", "70000", "-1", "abc", "", "40 00", "4000\n", 4000.0,
+                                  True, False, [4000]])
+def test_a_bad_port_is_named_with_its_value(port):
+    problems = checks.port_problems({"litellm_port": port})
+    assert problems == [f"litellm_port must be a port from 1 to 65535, got {port!r}."]
+
+
+def test_null_is_a_port_only_where_it_is_allowed():
+    assert checks.port_problems({"redis_port": None}) == ["redis_port must be a port from 1 to 65535, got None."]
+    assert checks.port_problems({"redis_port": None}, nullable=["other_port"]) == [
+        "redis_port must be a port from 1 to 65535, got None."]
+    assert checks.port_problems({"postgres_published_port": None}, nullable=["postgres_published_port"]) == []
+
+
+def test_a_nullable_port_says_so_when_it_is_wrong():
+    assert checks.port_problems({"balancer_published_port": 70000}, nullable=["balancer_published_port"]) == [
+        "balancer_published_port must be a port from 1 to 65535 or null, got 70000."]
+
+
+def test_every_bad_port_is_named_in_order():
+    ports = {"phoenix_http_port": 0, "phoenix_grpc_port": 4317, "phoenix_published_http_port": "http",
+             "phoenix_published_grpc_port": True}
+    assert checks.port_problems(ports, nullable=["phoenix_published_http_port", "phoenix_published_grpc_port"]) == [
+        "phoenix_http_port must be a port from 1 to 65535, got 0.",
+        "phoenix_published_http_port must be a port from 1 to 65535 or null, got 'http'.",
+        "phoenix_published_grpc_port must be a port from 1 to 65535 or null, got True.",
+    ]
+
+
 # -- exposure_problems: only the TLS entry point beyond loopback when it is public ------------------------------
 
 LOOPBACK_ONLY = {"litellm_published_port": ["127.0.0.1", 4000], "reasoning_api_published_port": ["127.0.0.1", 8000],
