@@ -29,15 +29,14 @@ def test_restart_of_an_unknown_service_is_refused_before_anything():
     assert snapshot() == before
 
 
-def test_ready_waits_for_a_service_docker_still_reports_starting():
+def test_ready_probes_a_service_docker_still_reports_starting():
     app = CONTAINERS["reasoning-api"]
     sh("docker", "restart", app)
     assert inspect(app)["State"]["Health"]["Status"] == "starting"
     run = playbook("playbooks/ready.yml")
     assert run.rc == 0 and run.changed == 0, run
-    # One docker inspect read every service: the wait goes by it, without reading the container again.
-    assert re.search(r"Read the state and health check of %s\] \*+\s+skipping:" % app, run.output), run
-    assert re.search(r"Wait until this container answers its health check, %s\] \*+\s+ok:" % app, run.output), run
+    # Docker's status lags by one check interval: the run probed the app itself instead of taking "starting".
+    assert re.search(r"Probe the services Docker does not report healthy yet, all at once\] \*+\s+ok:", run.output), run
     assert httpx.get(URLS["app"] + "/health", timeout=10).status_code == 200
 
 
