@@ -1,6 +1,7 @@
-"""Teardown: down.yml removes the containers and keeps the data; site.yml brings the same stack back (a Phoenix key
-file left on the host does not start the new replica: it gets the vault's key); purge.yml is refused unless it names
-the inventory, then deletes the volumes and the network too. Runs last: it ends the stack."""
+"""Teardown: down.yml removes the containers and the record of the complete deploy, and keeps the data; site.yml
+brings the same stack back (a Phoenix key file left on the host does not start the new replica: it gets the vault's
+key); purge.yml is refused unless it names the inventory, then deletes the volumes and the network too. Runs last:
+it ends the stack."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ VOLUMES = [SETTINGS["phoenix_postgres_volume_name"], SETTINGS["litellm_postgres_
 INVENTORY_NAME = INVENTORY.parent.name
 # Where the replica's launcher finds Phoenix's key, on the host (litellm role).
 KEY_FILE = Path(SETTINGS["litellm_config_dir"]) / "phoenix-key" / "api_key"
+# The record of the last complete deploy (playbooks/record.yml), named after the stack's label.
+RECORD = Path("/var/lib/llm-gateway") / f"{next(iter(SETTINGS['llm_gateway_labels'].values()))}.json"
 
 
 def network_exists() -> bool:
@@ -34,13 +37,16 @@ def test_down_keeps_the_data_and_site_brings_the_same_stack_back(http):
         time.sleep(2)
     keys_before, vault_before = vault()["litellm_keys_secrets"], vault_bytes()
 
+    assert RECORD.exists(), "site.yml recorded no complete deploy"
     dry = playbook("playbooks/down.yml", check=True)
     assert dry.rc == 0, dry
     assert all(inspect(name) for name in CONTAINERS.values()), "the dry run removed a container"
+    assert RECORD.exists(), "the dry run removed the record"
 
     down = playbook("playbooks/down.yml")
     assert down.rc == 0, down
     assert [name for name in CONTAINERS.values() if inspect(name)] == []
+    assert not RECORD.exists(), "down.yml kept the record of a deploy it took down"
     assert all(volume(name) for name in VOLUMES) and network_exists()
     assert playbook("playbooks/down.yml").changed == 0
     # A stale key (say, one revoked meanwhile) in the file down.yml left: the new replica must not start with it.
