@@ -34,7 +34,8 @@ def run_site(inv, variables):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_VAULT_IDENTITY_LIST=f"dev@{password}",
                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(inv.parent / "ansible-local"))
-    extra = dict(variables, llm_gateway_secrets_generate=False)
+    # The run compares the host with a record of its own: a dev stack's record on this machine is left alone.
+    extra = dict(variables, llm_gateway_secrets_generate=False, llm_gateway_record_file=str(inv.parent / "record.json"))
     return subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inv), "site.yml", "-e", json.dumps(extra)], cwd=ROOT,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
 
