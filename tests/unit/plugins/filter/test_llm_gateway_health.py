@@ -1,7 +1,6 @@
 """health_probe: the command that runs a container's Docker health check in it, as Docker runs it."""
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.llm_gateway.stack.plugins.filter.llm_gateway_health import health_probe
 
@@ -18,5 +17,5 @@ def test_cmd_shell_runs_its_command_with_sh():
 
 @pytest.mark.parametrize("test", [[], ["NONE"], ["CMD"], ["SHELL", "true"], "CMD-SHELL true", None])
 def test_anything_else_is_no_health_check(test):
-    with pytest.raises(AnsibleFilterError, match="no Docker health check command"):
+    with pytest.raises(ValueError, match="no Docker health check command"):
         health_probe(test)
