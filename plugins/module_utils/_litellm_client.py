@@ -13,19 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import ssl
 import time
-import traceback
 
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import HTTPX_IMPORT_ERROR, httpx
 from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover - exercised through the module's missing_required_lib message
-    httpx = None
-    HTTPX_IMPORT_ERROR = traceback.format_exc()
-else:
-    HTTPX_IMPORT_ERROR = None
 
 HAS_HTTPX = httpx is not None
 
@@ -90,10 +82,7 @@ class LiteLLMClient:
         self.requests = {"read": 0, "write": 0}
         self._sleep = sleep
         self._monotonic = monotonic
-        try:
-            verify = tls_verify(self.url, validate_certs, ca_path)
-        except (OSError, ssl.SSLError) as e:
-            raise LiteLLMError("cannot load the CA certificates of ca_path %s: %s" % (ca_path, e))
+        verify = tls_verify(self.url, validate_certs, ca_path, error=LiteLLMError)
         kwargs = dict(base_url=self.url, timeout=timeout,
                       headers={"Authorization": "Bearer %s" % master_key, "Accept": "application/json"})
         if transport is not None:

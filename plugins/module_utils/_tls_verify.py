@@ -16,12 +16,15 @@ except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit
 
 
-def tls_verify(url, validate_certs=True, ca_path=None):
+def tls_verify(url, validate_certs=True, ca_path=None, error=ValueError):
     """False for an http:// URL or without validation; a context trusting ca_path; else True (the default CAs).
 
-    Raises OSError or ssl.SSLError when ca_path cannot be loaded."""
+    Raises ``error`` (the caller's own exception type) naming ca_path when its certificates cannot be loaded."""
     if not validate_certs or urlsplit(url).scheme.lower() == "http":
         return False
-    if ca_path:
+    if not ca_path:
+        return True
+    try:
         return ssl.create_default_context(cafile=ca_path)
-    return True
+    except (OSError, ssl.SSLError) as exc:
+        raise error("cannot load the CA certificates of ca_path %s: %s" % (ca_path, exc))

@@ -142,16 +142,11 @@ id:
   sample: U3lzdGVtQXBpS2V5OjE=
 """
 
-import ssl
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx
 from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
 from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
-
-try:
-    import httpx
-except ImportError:  # pragma: no cover - reported by the module
-    httpx = None
 
 
 # A seam for the unit tests (httpx.MockTransport).
@@ -159,10 +154,7 @@ TRANSPORT = None
 
 
 def _client(params):
-    try:
-        verify = tls_verify(params["url"], params["validate_certs"], params["ca_path"])
-    except (OSError, ssl.SSLError) as exc:
-        raise PhoenixError("cannot load the CA certificates of ca_path %s: %s" % (params["ca_path"], exc))
+    verify = tls_verify(params["url"], params["validate_certs"], params["ca_path"], error=PhoenixError)
     return httpx.Client(base_url=params["url"].rstrip("/"), timeout=params["request_timeout"], verify=verify,
                         transport=TRANSPORT)
 

@@ -1,5 +1,6 @@
 """tls_verify: which httpx verify setting a module's client gets for its URL."""
 
+import re
 import ssl
 
 import certifi
@@ -28,6 +29,15 @@ def test_https_with_a_ca_file_trusts_that_file():
     assert context.cert_store_stats()["x509_ca"] > 0
 
 
-def test_https_with_a_missing_ca_file_is_an_error(tmp_path):
-    with pytest.raises(OSError):
+def test_https_with_a_missing_ca_file_is_the_callers_error_naming_it(tmp_path):
+    class CallersError(Exception):
+        pass
+
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(CallersError, match=re.escape("cannot load the CA certificates of ca_path %s: " % missing)):
+        tls_verify("https://litellm.example", True, missing, error=CallersError)
+
+
+def test_a_missing_ca_file_is_a_value_error_by_default(tmp_path):
+    with pytest.raises(ValueError, match="missing.pem"):
         tls_verify("https://litellm.example", True, str(tmp_path / "missing.pem"))
