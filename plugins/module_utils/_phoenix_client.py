@@ -10,10 +10,7 @@ __metaclass__ = type
 
 import time
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover - each module reports it
-    httpx = None
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx
 
 
 class PhoenixError(Exception):

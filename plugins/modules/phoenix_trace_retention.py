@@ -120,13 +120,9 @@ actions:
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx
 from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
 from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
-
-try:
-    import httpx
-except ImportError:  # pragma: no cover - reported by the module
-    httpx = None
 
 
 # A seam for the unit tests (httpx.MockTransport).
