@@ -12,6 +12,18 @@ description:
   - Files in C(group_vars/) that will not decrypt stop Ansible with only "Decryption failed"; this plugin names the file
     and the vault identity it was encrypted for, and the C(--vault-id) option that opens it.
   - The files are written by the C(vault_vars_file) action (roles C(llm_gateway_secrets) and C(litellm_keys)).
+options:
+  stage:
+    description:
+      - Runs once, after the inventory is parsed, by default. Run at every task (V(all) or V(task)), it
+        copied the vault files' values again for each task and host, most of a no-op run's variable work.
+      - A file the run itself writes is not read again either way (Ansible's loader caches each file it read).
+    default: inventory
+    ini:
+      - key: stage
+        section: vars_llm_gateway_vault
+    env:
+      - name: ANSIBLE_VARS_PLUGIN_STAGE
 extends_documentation_fragment:
   - vars_plugin_staging
 """
