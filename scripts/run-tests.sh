@@ -102,6 +102,12 @@ done
 for name in "${!seconds[@]}"; do echo "time $name: ${seconds[$name]} s"; done | sort
 # The failing tests' names last, where a reader of the output's tail sees them (their logs are further up).
 [ ! -s "$results/failing" ] || { echo "failing tests:"; head -n 10 "$results/failing"; }
+# A background scenario that failed before its tests ran has no failing test to name: its log's first errors instead.
+for name in molecule-day2 molecule-multihost molecule-rolling; do
+  [[ " ${failed_steps[*]} " == *" $name "* ]] || continue
+  echo "first errors of $name:"
+  grep -a -m 8 -E 'fatal: |FAILED! |ERROR |Traceback|CRITICAL' "$results/$name.log" | cut -c 1-300
+done
 if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed: ${failed_steps[*]}"
   failed=$((failed > 0 ? failed : 1))
