@@ -19,6 +19,7 @@ options:
         copied the vault files' values again for each task and host, most of a no-op run's variable work.
       - A file the run itself writes is not read again either way (Ansible's loader caches each file it read).
     default: inventory
+    version_added: 2.8.0
     ini:
       - key: stage
         section: vars_llm_gateway_vault
