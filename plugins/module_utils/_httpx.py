@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import sys
 import traceback
 
@@ -21,6 +22,8 @@ def _import_httpx():
     for name in hidden:
         sys.modules[name] = None  # "import name" then raises ImportError, which httpx and httpcore expect
     try:
+        # httpx imports httpcore only when a client is made: imported now, httpcore keeps trio's absence.
+        importlib.import_module("httpcore")
         import httpx
     except ImportError:
         return None, traceback.format_exc()

@@ -15,7 +15,7 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import HTTPX_IMPORT_ERROR, httpx
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx
 from ansible_collections.llm_gateway.stack.plugins.module_utils._tls_verify import tls_verify
 
 

@@ -221,9 +221,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import HTTPX_IMPORT_ERROR
 from ansible_collections.llm_gateway.stack.plugins.module_utils._litellm_client import (
     HAS_HTTPX,
-    HTTPX_IMPORT_ERROR,
     LiteLLMAuthError,
     LiteLLMClient,
     LiteLLMError,
