@@ -11,7 +11,8 @@ import pytest
 
 
 @pytest.fixture
-def run_python(tmp_path):
+def printed_by(tmp_path):
+    """What a fresh Python prints running code, which must succeed."""
     (tmp_path / "trio.py").write_text("STAND_IN = True\n")
     # httpx's command line decorates its functions with click's at import: any attribute is a no-op decorator here.
     (tmp_path / "click.py").write_text(
@@ -21,13 +22,15 @@ def run_python(tmp_path):
 
     def run(code):
         path = os.pathsep.join([str(tmp_path)] + [entry for entry in sys.path if entry])
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONPATH": path})
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                                env={**os.environ, "PYTHONPATH": path})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
     return run
 
 
-def test_httpx_is_imported_without_trio_or_click_and_both_stay_importable(run_python):
-    result = run_python(
+def test_httpx_is_imported_without_trio_or_click_and_both_stay_importable(printed_by):
+    printed = printed_by(
         "import sys\n"
         "from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import HTTPX_IMPORT_ERROR, httpx\n"
         "assert HTTPX_IMPORT_ERROR is None, HTTPX_IMPORT_ERROR\n"
@@ -35,22 +38,22 @@ def test_httpx_is_imported_without_trio_or_click_and_both_stay_importable(run_py
         "assert 'trio' not in sys.modules and 'click' not in sys.modules\n"
         "import click, trio\n"  # the hiding ends with the import: other code of the process still gets them
         "print('ok', click.STAND_IN, trio.STAND_IN)\n")
-    assert result.returncode == 0 and result.stdout.strip() == "ok True True", result.stderr
+    assert printed == "ok True True"
 
 
-def test_a_process_that_already_imported_trio_keeps_it(run_python):
-    result = run_python(
+def test_a_process_that_already_imported_trio_keeps_it(printed_by):
+    printed = printed_by(
         "import sys, trio\n"
         "from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx\n"
         "assert sys.modules['trio'] is trio and trio.STAND_IN\n"
         "print('ok')\n")
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    assert printed == "ok"
 
 
-def test_without_the_hiding_httpx_would_import_both(run_python):
+def test_without_the_hiding_httpx_would_import_both(printed_by):
     """The stand-ins are found where httpx and httpcore look: the first test can fail."""
-    result = run_python(
+    printed = printed_by(
         "import sys, httpx\n"
         "httpx.Client(base_url='http://127.0.0.1:9').close()\n"
         "print(sorted(name for name in ('trio', 'click') if name in sys.modules))\n")
-    assert result.returncode == 0 and result.stdout.strip() == "['click', 'trio']", result.stderr
+    assert printed == "['click', 'trio']"
