@@ -142,7 +142,6 @@ id:
   sample: U3lzdGVtQXBpS2V5OjE=
 """
 
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.llm_gateway.stack.plugins.module_utils._httpx import httpx
 from ansible_collections.llm_gateway.stack.plugins.module_utils._phoenix_client import PhoenixError, wait_ready
