@@ -6,6 +6,7 @@ import json
 import os
 import time
 
+import httpx
 import pytest
 
 from conftest import CONTAINERS, container_env, litellm_chat
@@ -65,6 +66,30 @@ def test_litellm_is_ready_with_its_database(http, urls):
     response = http.get(f"{urls['litellm']}/health/readiness")
     assert response.status_code == 200
     assert response.json()["db"] == "connected"
+
+
+def balancer_backends(host_of) -> dict[str, dict[str, int]]:
+    """HAProxy's counters of each backend (runtime API, `show stat` of the backends): the connections it opened to
+    the servers, and the idle ones it reused."""
+    script = 'exec 3<>/dev/tcp/127.0.0.1/9999 && echo "show stat -1 2 -1" >&3 && cat <&3'
+    lines = host_of("balancer").check_output("docker exec %s bash -c %s", CONTAINERS["balancer"], script).splitlines()
+    header = lines[0].lstrip("# ").split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line.strip()]
+    return {row["pxname"]: {"connect": int(row["connect"] or 0), "reuse": int(row["reuse"] or 0)} for row in rows}
+
+
+def test_the_balancer_sends_each_request_to_litellm_on_a_connection_of_its_own(host_of, urls):
+    """One client connection, several requests: each reaches a replica on a new connection, never one that idled.
+    A replica's worker closes an idle connection after its keep-alive time (2 s under gunicorn); a request the
+    balancer sent on one as it closed came back to the client as a closed connection without an answer."""
+    before = balancer_backends(host_of)["litellm"]
+    with httpx.Client(timeout=30) as client:
+        for _ in range(4):
+            assert client.get(f"{urls['litellm']}/health/liveliness").status_code == 200
+            time.sleep(0.2)
+    after = balancer_backends(host_of)["litellm"]
+    assert after["reuse"] == before["reuse"]
+    assert after["connect"] - before["connect"] >= 4
 
 
 def test_several_litellm_workers_share_one_gunicorn_master(inspect, host_of):
